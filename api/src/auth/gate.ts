@@ -1,0 +1,99 @@
+/**
+ * The protected resource: Protected Resource Metadata (RFC 9728) and the bearer-token gate in front of
+ * the MCP endpoint, shaped as verify → map → gate.
+ *
+ * - No token: `401` with `WWW-Authenticate: Bearer resource_metadata="…", scope="…"` (RFC 6750 §3.1: no
+ *   error code when the request carried no credentials).
+ * - A bad token: the same challenge plus `error="invalid_token"`.
+ * - A valid token without the scope: `403` with `error="insufficient_scope"`.
+ *
+ * @module
+ */
+
+import type { AuthInfo } from "@modelcontextprotocol/server";
+import { OAuthError, OAuthErrorCode } from "@modelcontextprotocol/server";
+import type { MiddlewareHandler } from "hono";
+import type { Config } from "../config.ts";
+import type { TokenVerifier } from "./entra-verifier.ts";
+import { type Principal, toAuthInfo } from "./principal.ts";
+
+export const PRM_PATH = "/.well-known/oauth-protected-resource";
+
+export function resourceMetadataUrl(config: Config): string {
+  // RFC 9728 §3.1: the well-known segment is inserted between the host and the resource's path.
+  return `${config.publicUrl}${PRM_PATH}${new URL(config.resource).pathname}`;
+}
+
+/** The scope a client must request, as the challenge and the metadata advertise it. */
+export function challengeScope(config: Config): string {
+  return config.authMode === "entra" ? `${config.entra.appIdUri}/${config.entra.scope}` : config.entra.scope;
+}
+
+export function protectedResourceMetadata(config: Config, authorizationServer: string) {
+  return {
+    resource: config.resource,
+    authorization_servers: [authorizationServer],
+    // 2026-07-28: no offline_access here; clients add it when the AS lists it.
+    scopes_supported: [challengeScope(config)],
+    bearer_methods_supported: ["header"],
+    resource_name: "Microsoft Graph for MCP (Entra ID)",
+  };
+}
+
+/** RFC 7235 quoted-string: escape backslash and quote so a description can never break the header. */
+function quoted(value: string): string {
+  return `"${value.replace(/[\\"]/g, "\\$&").replace(/[\r\n]/g, " ")}"`;
+}
+
+export function challenge(config: Config, err?: OAuthError): Response {
+  const params = [
+    `resource_metadata=${quoted(resourceMetadataUrl(config))}`,
+    `scope=${quoted(challengeScope(config))}`,
+  ];
+  let status = 401;
+  if (err) {
+    if (err.code === OAuthErrorCode.TemporarilyUnavailable) {
+      return Response.json(err.toResponseObject(), { status: 503, headers: { "Retry-After": "5" } });
+    }
+    status = err.code === OAuthErrorCode.InsufficientScope ? 403 : 401;
+    params.unshift(`error=${quoted(err.code)}`, `error_description=${quoted(err.message)}`);
+  }
+  const body = err
+    ? err.toResponseObject()
+    : {
+        error: "unauthorized",
+        error_description: "Sign in to use this server: send an Entra ID bearer token.",
+      };
+  return Response.json(body, { status, headers: { "WWW-Authenticate": `Bearer ${params.join(", ")}` } });
+}
+
+export type AuthVariables = { authInfo: AuthInfo; principal: Principal };
+
+/** Requires a valid bearer token; on success stores the principal as `c.var.principal`. */
+export function requireBearer(
+  config: Config,
+  verifier: TokenVerifier,
+): MiddlewareHandler<{ Variables: AuthVariables }> {
+  return async function requireBearer(c, next) {
+    const header = c.req.header("authorization");
+    if (!header) return challenge(config);
+    const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
+    if (!match) {
+      return challenge(
+        config,
+        new OAuthError(OAuthErrorCode.InvalidToken, "Expected an Authorization: Bearer token"),
+      );
+    }
+    const token = match[1];
+    let verified: Awaited<ReturnType<TokenVerifier["verify"]>>;
+    try {
+      verified = await verifier.verify(token);
+    } catch (err) {
+      if (err instanceof OAuthError) return challenge(config, err);
+      throw err;
+    }
+    c.set("principal", verified.principal);
+    c.set("authInfo", toAuthInfo(verified.principal, token, verified.expiresAt, config.resource));
+    await next();
+  };
+}

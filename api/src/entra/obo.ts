@@ -1,0 +1,172 @@
+/**
+ * Graph tokens On-Behalf-Of the signed-in user, secretlessly.
+ *
+ * The server's app registration authenticates to Entra with a client assertion: a fresh managed-identity
+ * token for `api://AzureADTokenExchange`, which the app's federated identity credential trusts. No client
+ * secret exists. MSAL refreshes the managed-identity token before it expires, so an assertion is never
+ * used past its life.
+ *
+ * Graph tokens are cached per user (`tid` + `oid`) and scope until five minutes before they expire, in a
+ * bounded LRU, and concurrent requests for the same key share one exchange.
+ *
+ * @module
+ */
+import { ManagedIdentityCredential, OnBehalfOfCredential, type TokenCredential } from "@azure/identity";
+import type { Principal } from "../auth/principal.ts";
+import type { Config } from "../config.ts";
+import { aadstsCode, ToolFailure } from "./errors.ts";
+
+export const TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default";
+export const GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default";
+
+export interface GraphTokenProvider {
+  getToken(principal: Principal, scopes?: string[]): Promise<string>;
+  /** Drops a cached token Graph refused, so the next call exchanges again. */
+  invalidate(principal: Principal, scopes?: string[]): void;
+}
+
+export interface OboOptions {
+  now?: () => number;
+  maxEntries?: number;
+  /** The credential whose token is the client assertion; the user-assigned managed identity by default. */
+  assertionCredential?: TokenCredential;
+}
+
+const EARLY_RENEWAL_MS = 5 * 60 * 1000;
+
+export function createOboProvider(config: Config, opts: OboOptions = {}): GraphTokenProvider {
+  const now = opts.now ?? Date.now;
+  const maxEntries = opts.maxEntries ?? 5_000;
+  const cache = new Map<string, { token: string; renewAt: number }>();
+  const inflight = new Map<string, Promise<string>>();
+  let assertionCredential = opts.assertionCredential;
+
+  const getAssertion = async () => {
+    assertionCredential ??= new ManagedIdentityCredential({ clientId: config.managedIdentityClientId });
+    try {
+      const t = await assertionCredential.getToken(TOKEN_EXCHANGE_SCOPE);
+      if (!t) throw new Error("The managed identity returned no token");
+      return t.token;
+    } catch (err) {
+      throw new ToolFailure(
+        "server_misconfigured",
+        "The server could not get its managed identity token, so it cannot call Microsoft Graph. " +
+          "Check that the Function App's user-assigned identity is attached and MANAGED_IDENTITY_CLIENT_ID names it.",
+        { cause: err },
+      );
+    }
+  };
+
+  const keyOf = (p: Principal, scopes: string[]) =>
+    `${p.tenantId}:${p.objectId}:${[...scopes].sort().join(" ")}`;
+
+  async function exchange(principal: Principal, scopes: string[]): Promise<string> {
+    const options = {
+      tenantId: config.entra.tenantId,
+      clientId: config.entra.clientId,
+      getAssertion,
+      userAssertionToken: await principal.userAssertion(),
+      authorityHost: config.entra.authorityHost,
+      // Passed through to MSAL (not in this credential's typings): trust the configured authority as is,
+      // which is what lets the offline emulator stand in for login.microsoftonline.com.
+      disableInstanceDiscovery: true,
+    };
+    const credential = new OnBehalfOfCredential(options);
+    try {
+      const result = await credential.getToken(scopes);
+      const key = keyOf(principal, scopes);
+      cache.delete(key);
+      cache.set(key, { token: result.token, renewAt: result.expiresOnTimestamp - EARLY_RENEWAL_MS });
+      while (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
+      return result.token;
+    } catch (err) {
+      throw mapOboError(config, err);
+    }
+  }
+
+  return {
+    async getToken(principal, scopes = [GRAPH_DEFAULT_SCOPE]) {
+      const key = keyOf(principal, scopes);
+      const hit = cache.get(key);
+      if (hit && now() < hit.renewAt) {
+        cache.delete(key);
+        cache.set(key, hit); // most recently used last
+        return hit.token;
+      }
+      let pending = inflight.get(key);
+      if (!pending) {
+        pending = exchange(principal, scopes).finally(() => inflight.delete(key));
+        inflight.set(key, pending);
+      }
+      return pending;
+    },
+    invalidate(principal, scopes = [GRAPH_DEFAULT_SCOPE]) {
+      cache.delete(keyOf(principal, scopes));
+    },
+  };
+}
+
+/** The link a user opens to grant this server's Graph permission in their tenant. */
+export function consentUrl(config: Config): string {
+  const u = new URL(`${config.entra.authorityHost}/${config.entra.tenantId}/oauth2/v2.0/authorize`);
+  u.searchParams.set("client_id", config.entra.clientId);
+  u.searchParams.set("response_type", "code");
+  u.searchParams.set("redirect_uri", `${config.publicUrl}/oauth/consent-complete`);
+  u.searchParams.set("scope", "https://graph.microsoft.com/User.Read");
+  u.searchParams.set("prompt", "consent");
+  return u.toString();
+}
+
+function mapOboError(config: Config, err: unknown): Error {
+  if (err instanceof ToolFailure) return err;
+  const code = aadstsCode(err);
+  switch (code) {
+    case 65001:
+      return new ToolFailure(
+        "consent_required",
+        `This server needs your consent to read your Microsoft Graph profile (AADSTS65001). ` +
+          `Open ${consentUrl(config)} , accept, then call the tool again. ` +
+          "If your organisation blocks user consent, ask an administrator to grant it for the tenant.",
+        { url: consentUrl(config), cause: err },
+      );
+    case 50076:
+    case 50079:
+    case 50158:
+    case 53003:
+      return new ToolFailure(
+        "interaction_required",
+        `Your organisation requires an extra sign-in step (AADSTS${code}, e.g. multi-factor authentication). ` +
+          "Sign out of this server in your MCP client and sign in again.",
+        { cause: err },
+      );
+    case 500133:
+    case 700082:
+    case 50173:
+      return new ToolFailure(
+        "reauthenticate",
+        `Your sign-in has expired (AADSTS${code}). Reconnect to this server to sign in again.`,
+        { cause: err },
+      );
+    default:
+      if (code === undefined && isNetworkError(err)) {
+        return new ToolFailure(
+          "upstream_unavailable",
+          "Microsoft Entra ID could not be reached; try again shortly.",
+          {
+            cause: err,
+          },
+        );
+      }
+      return new ToolFailure(
+        "upstream_error",
+        `Microsoft Entra ID refused the token exchange${code ? ` (AADSTS${code})` : ""}. ` +
+          "Try again; if it persists, the server's app registration or federated credential needs attention.",
+        { cause: err },
+      );
+  }
+}
+
+function isNetworkError(err: unknown): boolean {
+  const text = String((err as { message?: string })?.message ?? err);
+  return /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|socket hang up|fetch failed|network/i.test(text);
+}

@@ -1,0 +1,112 @@
+/**
+ * A small Microsoft Graph client for tools: OBO token in, Graph's error envelope out as a `ToolFailure`.
+ *
+ * The caller's own token is never sent to Graph: every call carries a Graph token obtained On-Behalf-Of
+ * the user. A `401` from Graph drops the cached token and retries once with a fresh exchange.
+ *
+ * @module
+ */
+import type { Principal } from "../auth/principal.ts";
+import { ToolFailure } from "../entra/errors.ts";
+import type { GraphTokenProvider } from "../entra/obo.ts";
+
+export interface GraphClient {
+  /** GET a Graph path (e.g. `/me?$select=id`) as JSON. */
+  getJson<T = Record<string, unknown>>(path: string): Promise<T>;
+  /** GET a Graph path as bytes, with its content type (e.g. `/me/photo/$value`). */
+  getBytes(path: string): Promise<{ bytes: Uint8Array; contentType: string } | null>;
+}
+
+export interface GraphClientDeps {
+  baseUrl: string;
+  tokens: GraphTokenProvider;
+  fetch?: typeof fetch;
+}
+
+export function graphClientFor(principal: Principal, deps: GraphClientDeps): GraphClient {
+  const doFetch = deps.fetch ?? fetch;
+
+  async function get(path: string, accept: string): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      const token = await deps.tokens.getToken(principal);
+      let res: Response;
+      try {
+        res = await doFetch(`${deps.baseUrl}${path}`, {
+          headers: { authorization: `Bearer ${token}`, accept },
+          signal: AbortSignal.timeout(15_000),
+        });
+      } catch (err) {
+        throw new ToolFailure(
+          "upstream_unavailable",
+          "Microsoft Graph could not be reached; try again shortly.",
+          {
+            cause: err,
+          },
+        );
+      }
+      if (res.status === 401 && attempt === 0) {
+        deps.tokens.invalidate(principal);
+        await res.body?.cancel();
+        continue;
+      }
+      return res;
+    }
+  }
+
+  async function failure(res: Response): Promise<ToolFailure> {
+    let code = "";
+    let message = "";
+    try {
+      const body = (await res.json()) as { error?: { code?: string; message?: string } };
+      code = body.error?.code ?? "";
+      message = body.error?.message ?? "";
+    } catch {
+      // not Graph's JSON envelope; the status says enough
+    }
+    const detail = code ? ` (${code})` : "";
+    if (res.status === 429) {
+      const retryAfterSec = Number(res.headers.get("retry-after")) || undefined;
+      return new ToolFailure(
+        "throttled",
+        `Microsoft Graph is throttling requests${detail}; try again${retryAfterSec ? ` in ${retryAfterSec} seconds` : " shortly"}.`,
+        { retryAfterSec },
+      );
+    }
+    if (res.status >= 500) {
+      return new ToolFailure(
+        "upstream_unavailable",
+        `Microsoft Graph is unavailable (HTTP ${res.status})${detail}; try again shortly.`,
+      );
+    }
+    if (res.status === 403) {
+      return new ToolFailure(
+        "consent_required",
+        `Microsoft Graph denied access${detail}: ${message || "insufficient privileges"}.`,
+      );
+    }
+    return new ToolFailure(
+      "upstream_error",
+      `Microsoft Graph answered HTTP ${res.status}${detail}${message ? `: ${message}` : ""}.`,
+    );
+  }
+
+  return {
+    async getJson<T>(path: string) {
+      const res = await get(path, "application/json");
+      if (!res.ok) throw await failure(res);
+      return (await res.json()) as T;
+    },
+    async getBytes(path: string) {
+      const res = await get(path, "*/*");
+      if (res.status === 404) {
+        await res.body?.cancel();
+        return null;
+      }
+      if (!res.ok) throw await failure(res);
+      return {
+        bytes: new Uint8Array(await res.arrayBuffer()),
+        contentType: res.headers.get("content-type") ?? "application/octet-stream",
+      };
+    },
+  };
+}

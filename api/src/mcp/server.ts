@@ -1,0 +1,104 @@
+/**
+ * The MCP server: one fresh `McpServer` per request (stateless, both eras), with every tool bound to the
+ * request's authenticated principal.
+ *
+ * @module
+ */
+import {
+  type CallToolResult,
+  createMcpHandler,
+  type McpHttpHandler,
+  McpServer,
+} from "@modelcontextprotocol/server";
+import { principalOf } from "../auth/principal.ts";
+import type { Config } from "../config.ts";
+import { ToolFailure } from "../entra/errors.ts";
+import type { GraphTokenProvider } from "../entra/obo.ts";
+import { type GraphClient, graphClientFor } from "../graph/client.ts";
+import type { Logger } from "../log.ts";
+import type { ToolDefinition } from "./tool.ts";
+import { tools as defaultTools } from "./tools/index.ts";
+
+export const SERVER_INFO = { name: "entra-graph-mcp", title: "Microsoft Graph (Entra ID)", version: "0.1.0" };
+
+export interface McpDeps {
+  graphTokens: GraphTokenProvider;
+  fetch?: typeof fetch;
+  logger: Logger;
+  tools?: ToolDefinition[];
+}
+
+export function createMcp(config: Config, deps: McpDeps): McpHttpHandler {
+  const tools = deps.tools ?? (defaultTools as ToolDefinition[]);
+  return createMcpHandler(
+    (ctx) => {
+      const principal = principalOf(ctx.authInfo);
+      const server = new McpServer(SERVER_INFO, {
+        capabilities: { tools: {} },
+        instructions:
+          "Tools that read the signed-in user's Microsoft 365 data through Microsoft Graph, On-Behalf-Of the user.",
+      });
+      let graph: GraphClient | undefined;
+      const toolCtx = {
+        principal,
+        config,
+        get graph() {
+          graph ??= graphClientFor(principal, {
+            baseUrl: config.graph.baseUrl,
+            tokens: deps.graphTokens,
+            fetch: deps.fetch,
+          });
+          return graph;
+        },
+      };
+      for (const tool of tools) {
+        server.registerTool(
+          tool.name,
+          {
+            title: tool.title,
+            description: tool.description,
+            inputSchema: tool.inputSchema,
+            annotations: tool.annotations,
+          },
+          async (input: Record<string, unknown>): Promise<CallToolResult> => {
+            try {
+              return await tool.handler(input, toolCtx);
+            } catch (err) {
+              if (err instanceof ToolFailure) {
+                deps.logger.warn("tool failed", {
+                  tool: tool.name,
+                  kind: err.kind,
+                  oid: principal.objectId,
+                  cause: causeText(err),
+                });
+                return {
+                  isError: true,
+                  content: [{ type: "text", text: err.message }],
+                  structuredContent: {
+                    error: err.kind,
+                    message: err.message,
+                    ...(err.url ? { url: err.url } : {}),
+                    ...(err.retryAfterSec ? { retryAfter: err.retryAfterSec } : {}),
+                  },
+                };
+              }
+              throw err;
+            }
+          },
+        );
+      }
+      return server;
+    },
+    {
+      legacy: "stateless",
+      maxRequestBodySize: config.maxBodyBytes,
+      onerror: (err) => deps.logger.warn("mcp request rejected", { error: err.message }),
+    },
+  );
+}
+
+function causeText(err: Error): string | undefined {
+  const cause = err.cause as { message?: string } | undefined;
+  // Entra and Graph messages carry codes and trace ids, never tokens.
+  return cause?.message?.slice(0, 500);
+}

@@ -1,0 +1,37 @@
+/**
+ * What a tool is: a name, a description, an input schema, and a handler that receives the
+ * authenticated principal and a Graph client for that user. One file per tool under `tools/`.
+ *
+ * @module
+ */
+import type { CallToolResult } from "@modelcontextprotocol/server";
+import type { z } from "zod";
+import type { Principal } from "../auth/principal.ts";
+import type { Config } from "../config.ts";
+import type { GraphClient } from "../graph/client.ts";
+
+export interface ToolContext {
+  principal: Principal;
+  /** Microsoft Graph as the signed-in user (On-Behalf-Of); created lazily, so tools that don't use it cost nothing. */
+  graph: GraphClient;
+  config: Config;
+}
+
+export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: Input;
+  annotations?: { readOnlyHint?: boolean; openWorldHint?: boolean };
+  handler: (input: z.infer<Input>, ctx: ToolContext) => Promise<CallToolResult>;
+}
+
+/** Identity helper that keeps the input type of each tool definition. */
+export function defineTool<Input extends z.ZodObject>(tool: ToolDefinition<Input>): ToolDefinition<Input> {
+  return tool;
+}
+
+/** A JSON value as MCP text content plus structured content. */
+export function jsonResult(value: Record<string, unknown>): CallToolResult {
+  return { content: [{ type: "text", text: JSON.stringify(value, null, 2) }], structuredContent: value };
+}
