@@ -44,7 +44,10 @@ describe("config", () => {
     assert.match(problems({ ...base, AUTH_MODE: "open" })[0], /AUTH_MODE/);
     assert.match(problems({ ...base, PUBLIC_URL: "http://mcp.contoso.com" })[0], /PUBLIC_URL must use https/);
     assert.match(problems({ ...base, PUBLIC_URL: "https://mcp.contoso.com/mcp" })[0], /without a path/);
-    assert.match(problems({ ...base, ENTRA_AUTHORITY_HOST: "http://127.0.0.1:8443" })[0], /ENTRA_AUTHORITY_HOST must use https/);
+    assert.match(
+      problems({ ...base, ENTRA_AUTHORITY_HOST: "http://127.0.0.1:8443" })[0],
+      /ENTRA_AUTHORITY_HOST must use https/,
+    );
     assert.match(problems({ ...base, ALLOWED_ORIGINS: "https://a.example/x" })[0], /ALLOWED_ORIGINS/);
   });
 

@@ -25,7 +25,15 @@ const app = createApp(config);
 const port = Number(process.env.PORT ?? 7071);
 const hostname = process.env.HOST ?? "127.0.0.1";
 const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
-  console.log(JSON.stringify({ level: "info", msg: "listening", url: `http://${hostname}:${info.port}`, mcp: config.resource, authMode: config.authMode }));
+  console.log(
+    JSON.stringify({
+      level: "info",
+      msg: "listening",
+      url: `http://${hostname}:${info.port}`,
+      mcp: config.resource,
+      authMode: config.authMode,
+    }),
+  );
 });
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -1,0 +1,26 @@
+/**
+ * The periodic clean-up of expired proxy-mode state (pending authorizations, codes, grants, consent).
+ *
+ * On Azure a Functions timer trigger calls `sweepExpiredState` (see `hosts/functions.ts`). Until the
+ * state store exists this sweeps nothing; once it does, the host passes the store in and this stays
+ * the single place that decides what "expired" means for the sweep.
+ *
+ * @module
+ */
+
+/** What the sweep needs from a store: delete rows that expired before `now`, return how many. */
+export interface Sweepable {
+  sweepExpired(now: number): Promise<number>;
+}
+
+export interface SweepResult {
+  swept: number;
+}
+
+export async function sweepExpiredState(
+  opts: { store?: Sweepable; now?: () => number } = {},
+): Promise<SweepResult> {
+  if (!opts.store) return { swept: 0 };
+  const now = (opts.now ?? Date.now)();
+  return { swept: await opts.store.sweepExpired(now) };
+}
