@@ -42,7 +42,7 @@ function send(
   method: string,
   headers: Record<string, string>,
   body: string | undefined,
-  ca?: string,
+  ca: string[],
 ) {
   return new Promise<Answer>((resolve, reject) => {
     const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(
