@@ -17,6 +17,7 @@ import { createOboProvider, type GraphTokenProvider } from "./entra/obo.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { createMcp } from "./mcp/server.ts";
 import type { ToolDefinition } from "./mcp/tool.ts";
+import { escapeHtml } from "./html.ts";
 import { page } from "./pages.ts";
 
 export interface Deps {
@@ -132,8 +133,4 @@ function originGuard(allowed: Set<string>) {
     }
     await next();
   };
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }

@@ -18,6 +18,15 @@ main { max-width: 36rem; margin: 3rem auto; padding: 2rem; background: var(--car
 h1 { font-size: 1.4rem; margin-top: 0; }
 code { font-family: ui-monospace, monospace; }
 .muted { color: var(--muted); }
+.warn { color: #b35900; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .5rem 1rem; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+dl.facts ul { margin: 0; padding-left: 1.2rem; }
+.actions { display: flex; gap: .75rem; margin-top: 1.5rem; }
+button { font: inherit; padding: .6rem 1.4rem; border-radius: 8px; border: 1px solid var(--muted); background: transparent; color: var(--fg); cursor: pointer; }
+button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
+button:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 </style>
 </head>
 <body><main><h1>${title}</h1>${bodyHtml}</main></body>

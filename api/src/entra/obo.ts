@@ -28,8 +28,8 @@ export interface GraphTokenProvider {
 export interface OboOptions {
   now?: () => number;
   maxEntries?: number;
-  /** The credential whose token is the client assertion; the user-assigned managed identity by default. */
-  assertionCredential?: TokenCredential;
+  /** The client assertion (see `createAssertionProvider`); the user-assigned managed identity's token by default. */
+  getAssertion?: () => Promise<string>;
 }
 
 const EARLY_RENEWAL_MS = 5 * 60 * 1000;
@@ -39,23 +39,7 @@ export function createOboProvider(config: Config, opts: OboOptions = {}): GraphT
   const maxEntries = opts.maxEntries ?? 5_000;
   const cache = new Map<string, { token: string; renewAt: number }>();
   const inflight = new Map<string, Promise<string>>();
-  let assertionCredential = opts.assertionCredential;
-
-  const getAssertion = async () => {
-    assertionCredential ??= new ManagedIdentityCredential({ clientId: config.managedIdentityClientId });
-    try {
-      const t = await assertionCredential.getToken(TOKEN_EXCHANGE_SCOPE);
-      if (!t) throw new Error("The managed identity returned no token");
-      return t.token;
-    } catch (err) {
-      throw new ToolFailure(
-        "server_misconfigured",
-        "The server could not get its managed identity token, so it cannot call Microsoft Graph. " +
-          "Check that the Function App's user-assigned identity is attached and MANAGED_IDENTITY_CLIENT_ID names it.",
-        { cause: err },
-      );
-    }
-  };
+  const getAssertion = opts.getAssertion ?? createAssertionProvider(config);
 
   const keyOf = (p: Principal, scopes: string[]) =>
     `${p.tenantId}:${p.objectId}:${[...scopes].sort().join(" ")}`;
@@ -103,6 +87,30 @@ export function createOboProvider(config: Config, opts: OboOptions = {}): GraphT
     invalidate(principal, scopes = [GRAPH_DEFAULT_SCOPE]) {
       cache.delete(keyOf(principal, scopes));
     },
+  };
+}
+
+/**
+ * The client assertion that replaces a client secret: a managed-identity token for
+ * `api://AzureADTokenExchange`, fetched fresh from MSAL's cache on every call (MSAL renews it before it
+ * expires), never stored by us.
+ */
+export function createAssertionProvider(config: Config, credential?: TokenCredential): () => Promise<string> {
+  let assertionCredential = credential;
+  return async function getAssertion() {
+    assertionCredential ??= new ManagedIdentityCredential({ clientId: config.managedIdentityClientId });
+    try {
+      const t = await assertionCredential.getToken(TOKEN_EXCHANGE_SCOPE);
+      if (!t) throw new Error("The managed identity returned no token");
+      return t.token;
+    } catch (err) {
+      throw new ToolFailure(
+        "server_misconfigured",
+        "The server could not get its managed identity token, so it cannot call Microsoft Entra ID. " +
+          "Check that the Function App's user-assigned identity is attached and MANAGED_IDENTITY_CLIENT_ID names it.",
+        { cause: err },
+      );
+    }
   };
 }
 

@@ -8,9 +8,9 @@
  * @module
  */
 
-/** What the sweep needs from a store: delete rows that expired before `now`, return how many. */
+/** What the sweep needs from a store (the `Store` interface has it): delete rows expired at `now`, count them. */
 export interface Sweepable {
-  sweepExpired(now: number): Promise<number>;
+  sweep(now?: number): Promise<number>;
 }
 
 export interface SweepResult {
@@ -22,5 +22,5 @@ export async function sweepExpiredState(
 ): Promise<SweepResult> {
   if (!opts.store) return { swept: 0 };
   const now = (opts.now ?? Date.now)();
-  return { swept: await opts.store.sweepExpired(now) };
+  return { swept: await opts.store.sweep(now) };
 }

@@ -1,0 +1,121 @@
+/**
+ * The proxy's own leg to Entra ID: the authorize URL it redirects browsers to, and the token requests
+ * it makes as the server's app registration, authenticated with the managed identity's client
+ * assertion (never a secret). Plain OAuth over `fetch`: MSAL would hide the refresh token the proxy
+ * must keep per grant.
+ *
+ * @module
+ */
+import type { Config } from "../config.ts";
+import { aadstsCode } from "./errors.ts";
+
+export interface UpstreamTokens {
+  accessToken: string;
+  refreshToken?: string;
+  idToken?: string;
+  /** ms since the epoch */
+  expiresAt: number;
+}
+
+export class UpstreamError extends Error {
+  readonly status: number;
+  readonly error: string;
+  readonly aadsts?: number;
+  constructor(status: number, error: string, description: string) {
+    super(`Entra ID answered ${status} ${error}: ${description}`);
+    this.name = "UpstreamError";
+    this.status = status;
+    this.error = error;
+    this.aadsts = aadstsCode({ message: description });
+  }
+}
+
+/** Scopes the proxy asks Entra for: our API (for OBO), the user's identity, and a refresh token. */
+export function upstreamScope(config: Config): string {
+  return `${config.entra.appIdUri}/${config.entra.scope} openid profile offline_access`;
+}
+
+export function upstreamRedirectUri(config: Config): string {
+  return `${config.publicUrl}/oauth/callback`;
+}
+
+export function upstreamAuthorizeUrl(
+  config: Config,
+  p: { state: string; nonce: string; codeChallenge: string; loginHint?: string },
+): string {
+  const u = new URL(`${config.entra.authorityHost}/${config.entra.tenantId}/oauth2/v2.0/authorize`);
+  u.search = new URLSearchParams({
+    client_id: config.entra.clientId,
+    response_type: "code",
+    redirect_uri: upstreamRedirectUri(config),
+    response_mode: "query",
+    scope: upstreamScope(config),
+    state: p.state,
+    nonce: p.nonce,
+    code_challenge: p.codeChallenge,
+    code_challenge_method: "S256",
+    // Never reuse a cached Entra account silently: the user picks who signs in (FastMCP's AzureProvider).
+    prompt: "select_account",
+    ...(p.loginHint ? { login_hint: p.loginHint } : {}),
+    // No `resource`: Entra rejects RFC 8707 indicators that don't match the scopes (AADSTS9010010).
+  }).toString();
+  return u.toString();
+}
+
+export interface UpstreamClient {
+  redeemCode(code: string, codeVerifier: string): Promise<UpstreamTokens>;
+  refresh(refreshToken: string): Promise<UpstreamTokens>;
+}
+
+export function createUpstreamClient(
+  config: Config,
+  deps: { getAssertion: () => Promise<string>; fetch?: typeof fetch; now?: () => number },
+): UpstreamClient {
+  const doFetch = deps.fetch ?? fetch;
+  const now = deps.now ?? Date.now;
+  const tokenUrl = `${config.entra.authorityHost}/${config.entra.tenantId}/oauth2/v2.0/token`;
+
+  async function post(params: Record<string, string>): Promise<UpstreamTokens> {
+    const body = new URLSearchParams({
+      client_id: config.entra.clientId,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: await deps.getAssertion(),
+      ...params,
+    });
+    const started = now();
+    const res = await doFetch(tokenUrl, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body,
+      signal: AbortSignal.timeout(15_000),
+    });
+    let json: Record<string, unknown>;
+    try {
+      json = (await res.json()) as Record<string, unknown>;
+    } catch {
+      throw new UpstreamError(res.status, "invalid_response", "the token endpoint did not answer JSON");
+    }
+    if (!res.ok || typeof json.access_token !== "string") {
+      throw new UpstreamError(res.status, String(json.error ?? "invalid_response"), String(json.error_description ?? ""));
+    }
+    return {
+      accessToken: json.access_token,
+      refreshToken: typeof json.refresh_token === "string" ? json.refresh_token : undefined,
+      idToken: typeof json.id_token === "string" ? json.id_token : undefined,
+      expiresAt: started + Number(json.expires_in ?? 0) * 1000,
+    };
+  }
+
+  return {
+    redeemCode: (code, codeVerifier) =>
+      post({
+        grant_type: "authorization_code",
+        code,
+        code_verifier: codeVerifier,
+        redirect_uri: upstreamRedirectUri(config),
+        scope: upstreamScope(config),
+      }),
+    refresh: (refreshToken) =>
+      post({ grant_type: "refresh_token", refresh_token: refreshToken, scope: upstreamScope(config) }),
+  };
+}
