@@ -13,7 +13,8 @@ import { AzureNamedKeyCredential, TableClient } from "@azure/data-tables";
 
 export const AZURITE_ACCOUNT = "devstoreaccount1";
 // The public, documented development key every Azurite instance accepts.
-const AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+const AZURITE_KEY =
+  "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /** True for `http(s)://127.0.0.1|localhost|[::1]:<port>/devstoreaccount1`, the only shape sent to Azurite. */
 export function isAzuriteEndpoint(endpoint: string): boolean {

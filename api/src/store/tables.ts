@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { odata, type TableClient } from "@azure/data-tables";
+import type { TableClient } from "@azure/data-tables";
 import {
   assertKey,
   type Entry,
