@@ -12,8 +12,9 @@
  *
  * @module
  */
-import azureFunctions from "@azure/functions";
+
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from "@azure/functions";
+import azureFunctions from "@azure/functions";
 import { sweepExpiredState } from "../store/sweep.ts";
 import { toFunctionsResponse, toWebRequest } from "./functions-adapter.ts";
 
@@ -38,7 +39,10 @@ function loadApp(): Promise<Fetch> {
   return appReady;
 }
 
-export async function handleHttp(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function handleHttp(
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
   let fetchApp: Fetch;
   try {
     fetchApp = await loadApp();

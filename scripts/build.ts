@@ -1,0 +1,89 @@
+// `npm run build`: the deployable Function App folder `dist/api/`.
+//
+// esbuild bundles the Functions host (`api/src/hosts/functions.ts`) and everything it imports, including
+// `@azure/functions`, into one ESM file. Only `@azure/functions-core` stays external: the Node.js worker
+// provides it at run time by intercepting `require`. The folder then gets `host.json` and a package.json
+// without dependencies, so the deployment needs no `npm install`.
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build, type Metafile } from "esbuild";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const outDir = path.join(root, "dist", "api");
+
+// Bundled CommonJS code calls `require` (for Node built-ins and `@azure/functions-core`), which an ES
+// module does not have; this gives it the real one.
+const banner =
+  'import { createRequire as __createRequire } from "node:module";const require = __createRequire(import.meta.url);';
+
+await rm(outDir, { recursive: true, force: true });
+await mkdir(outDir, { recursive: true });
+
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: ["api/src/hosts/functions.ts"],
+  outfile: "dist/api/main.js",
+  bundle: true,
+  platform: "node",
+  target: "node22",
+  format: "esm",
+  external: ["@azure/functions-core"],
+  banner: { js: banner },
+  minify: true,
+  sourcemap: "linked",
+  legalComments: "eof",
+  metafile: true,
+  logLevel: "warning",
+});
+
+const rootPackage = JSON.parse(await readFile(path.join(root, "package.json"), "utf8"));
+await writeFile(
+  path.join(outDir, "package.json"),
+  `${JSON.stringify(
+    {
+      name: `${rootPackage.name}-api`,
+      version: rootPackage.version,
+      private: true,
+      type: "module",
+      main: "main.js",
+      engines: { node: ">=22" },
+      dependencies: {},
+    },
+    null,
+    2,
+  )}\n`,
+);
+await writeFile(path.join(outDir, "host.json"), await readFile(path.join(root, "api", "host.json")));
+
+report(result.metafile);
+
+function report(metafile: Metafile) {
+  const output = metafile.outputs["dist/api/main.js"];
+  if (!output) throw new Error("esbuild did not write dist/api/main.js");
+  const byPackage = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+    const key = packageOf(input);
+    byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
+  }
+  const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+  console.log(`dist/api/main.js: ${output.bytes} bytes (${kib(output.bytes)})`);
+  console.log("top contributors:");
+  for (const [name, bytes] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+    console.log(
+      `  ${kib(bytes).padStart(10)}  ${((bytes / output.bytes) * 100).toFixed(1).padStart(5)}%  ${name}`,
+    );
+  }
+  console.log(`wrote ${path.relative(root, outDir)}/: main.js, main.js.map, host.json, package.json`);
+}
+
+/** `node_modules/@scope/name/…` → `@scope/name`; our own sources → their top folder under `api/src`. */
+function packageOf(input: string): string {
+  const parts = input.split("/");
+  const at = parts.lastIndexOf("node_modules");
+  if (at >= 0) {
+    const scoped = parts[at + 1]?.startsWith("@");
+    return parts.slice(at + 1, at + (scoped ? 3 : 2)).join("/");
+  }
+  return parts.slice(0, 3).join("/");
+}
