@@ -12,8 +12,8 @@
  * @module
  */
 import { z } from "zod";
-import { OAuthErrorCode, type Result, ok, reject } from "./errors.ts";
-import { type RedirectUriPolicy, clip, validateRedirectUriForRegistration } from "./redirect-uri.ts";
+import { OAuthErrorCode, ok, type Result, reject } from "./errors.ts";
+import { clip, type RedirectUriPolicy, validateRedirectUriForRegistration } from "./redirect-uri.ts";
 
 export const SUPPORTED_GRANT_TYPES = ["authorization_code", "refresh_token"] as const;
 export type GrantType = (typeof SUPPORTED_GRANT_TYPES)[number];
@@ -56,7 +56,12 @@ function cleanDisplayText(value: string): string {
   for (const ch of value) {
     const c = ch.codePointAt(0)!;
     const control = c < 0x20 || (c >= 0x7f && c <= 0x9f);
-    const bidi = c === 0x061c || c === 0x200e || c === 0x200f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+    const bidi =
+      c === 0x061c ||
+      c === 0x200e ||
+      c === 0x200f ||
+      (c >= 0x202a && c <= 0x202e) ||
+      (c >= 0x2066 && c <= 0x2069);
     if (!control && !bidi) out += ch;
   }
   return out.trim();
@@ -107,7 +112,9 @@ export function clientMetadataSchema(policy: RedirectUriPolicy = {}) {
     logo_uri: httpsUrl("logo_uri").optional(),
     // RFC 7591 §2: grant_types defaults to ["authorization_code"], response_types to ["code"].
     grant_types: z
-      .array(z.string({ error: "grant_types must contain strings" }), { error: "grant_types must be an array" })
+      .array(z.string({ error: "grant_types must contain strings" }), {
+        error: "grant_types must be an array",
+      })
       .default(["authorization_code"])
       .check((ctx) => {
         for (const g of ctx.value) {
@@ -121,11 +128,17 @@ export function clientMetadataSchema(policy: RedirectUriPolicy = {}) {
           }
         }
         if (!ctx.value.includes("authorization_code")) {
-          ctx.issues.push({ code: "custom", input: ctx.value, message: 'grant_types must include "authorization_code"' });
+          ctx.issues.push({
+            code: "custom",
+            input: ctx.value,
+            message: 'grant_types must include "authorization_code"',
+          });
         }
       }),
     response_types: z
-      .array(z.string({ error: "response_types must contain strings" }), { error: "response_types must be an array" })
+      .array(z.string({ error: "response_types must contain strings" }), {
+        error: "response_types must be an array",
+      })
       .default(["code"])
       .check((ctx) => {
         // RFC 7591 §2.1: response_types "code" goes with grant type authorization_code, the only flow here.
@@ -149,7 +162,9 @@ export function clientMetadataSchema(policy: RedirectUriPolicy = {}) {
     scope: text("scope", LIMITS.scope)
       .refine((s) => SCOPE.test(s), { error: "scope must be space-separated scope tokens (RFC 6749 §3.3)" })
       .optional(),
-    application_type: z.enum(["native", "web"], { error: 'application_type must be "native" or "web"' }).optional(),
+    application_type: z
+      .enum(["native", "web"], { error: 'application_type must be "native" or "web"' })
+      .optional(),
     software_id: text("software_id", LIMITS.shortText).optional(),
     software_version: text("software_version", LIMITS.shortText).optional(),
   });
@@ -163,7 +178,11 @@ const defaultSchema = clientMetadataSchema();
  */
 export function parseClientMetadata(input: unknown, policy?: RedirectUriPolicy): Result<ClientMetadata> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    return reject(OAuthErrorCode.InvalidClientMetadata, "not_an_object", "client metadata must be a JSON object");
+    return reject(
+      OAuthErrorCode.InvalidClientMetadata,
+      "not_an_object",
+      "client metadata must be a JSON object",
+    );
   }
   const schema = policy ? clientMetadataSchema(policy) : defaultSchema;
   const parsed = schema.safeParse(input);
@@ -172,11 +191,18 @@ export function parseClientMetadata(input: unknown, policy?: RedirectUriPolicy):
     // RFC 7591 §3.2.2: invalid_redirect_uri when "the value of one or more redirection URIs is invalid".
     const redirect = issues.filter((i) => i.path[0] === "redirect_uris");
     const chosen = redirect.length > 0 ? redirect : issues;
-    const code = redirect.length > 0 ? OAuthErrorCode.InvalidRedirectUri : OAuthErrorCode.InvalidClientMetadata;
+    const code =
+      redirect.length > 0 ? OAuthErrorCode.InvalidRedirectUri : OAuthErrorCode.InvalidClientMetadata;
     const messages = [...new Set(chosen.map((i) => i.message))];
-    const description = messages.slice(0, 3).join("; ") + (messages.length > 3 ? ` (and ${messages.length - 3} more)` : "");
+    const description =
+      messages.slice(0, 3).join("; ") + (messages.length > 3 ? ` (and ${messages.length - 3} more)` : "");
     const fields = [...new Set(issues.map((i) => String(i.path[0] ?? "")))].join(",");
-    return reject(code, redirect.length > 0 ? "invalid_redirect_uri" : "invalid_client_metadata", description, `fields: ${fields}`);
+    return reject(
+      code,
+      redirect.length > 0 ? "invalid_redirect_uri" : "invalid_client_metadata",
+      description,
+      `fields: ${fields}`,
+    );
   }
   const m = parsed.data;
   const nativeRedirects = m.redirect_uris.some((u) => !u.startsWith("https:"));

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { OAuthErrorCode, type Result, ok, reject } from "./errors.ts";
+import { OAuthErrorCode, ok, type Result, reject } from "./errors.ts";
 
 /** `http://<loopback host>[:port]<rest>`, on the raw string so nothing is normalised before comparing. */
 const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(?::([0-9]{1,5}))?([/?][^#]*)?$/;
@@ -111,9 +111,11 @@ export function validateRedirectUriForRegistration(
     reject(OAuthErrorCode.InvalidRedirectUri, reason, `redirect_uri "${clip(uri)}" ${why}`);
 
   if (typeof uri !== "string" || uri.length === 0) return bad("empty", "is empty");
-  if (uri.length > MAX_REDIRECT_URI_LENGTH) return bad("too_long", `is longer than ${MAX_REDIRECT_URI_LENGTH} characters`);
+  if (uri.length > MAX_REDIRECT_URI_LENGTH)
+    return bad("too_long", `is longer than ${MAX_REDIRECT_URI_LENGTH} characters`);
   // Raw-string checks first: the URL parser silently strips tabs/newlines and rewrites `\` to `/`.
-  if (hasUnsafeCharacters(uri)) return bad("bad_characters", "contains whitespace, control characters or a backslash");
+  if (hasUnsafeCharacters(uri))
+    return bad("bad_characters", "contains whitespace, control characters or a backslash");
   if (uri.includes("#")) return bad("fragment", "must not contain a fragment"); // RFC 6749 §3.1.2
 
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri)?.[1];
@@ -140,7 +142,8 @@ export function validateRedirectUriForRegistration(
       "must use https; http is allowed only for http://127.0.0.1, http://[::1] or http://localhost",
     );
   }
-  if (FORBIDDEN_SCHEMES.has(lower)) return bad("forbidden_scheme", `uses the "${lower}:" scheme, which is not allowed`);
+  if (FORBIDDEN_SCHEMES.has(lower))
+    return bad("forbidden_scheme", `uses the "${lower}:" scheme, which is not allowed`);
   // RFC 8252 §7.1: a private-use scheme is a reverse domain name the app controls, so it contains a dot.
   const allowed = policy.extraPrivateUseSchemes?.includes(scheme) ?? false;
   if (!scheme.includes(".") && !allowed) {
