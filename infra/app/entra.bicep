@@ -1,0 +1,190 @@
+// The server's Entra ID app registration, through the Microsoft Graph Bicep extension:
+// - exposes the delegated scope `user_impersonation` under the App ID URI `api://<appId>`, v2 tokens;
+// - pre-authorizes VS Code so it can get a token for the server without a consent prompt (Entra mode);
+// - asks for Microsoft Graph User.Read (delegated): the OBO exchange turns the user's token into a
+//   Graph token for the tools;
+// - registers the proxy's callback `https://<function host>/oauth/callback` (proxy mode);
+// - trusts the Function App's managed identity through a federated identity credential: the identity's
+//   token is the client assertion, so the app has no client secret and no certificate.
+// Admin consent for the whole tenant is optional (grantAdminConsent).
+extension microsoftGraphV1
+
+@description('Unique name of the app registration (its idempotent key in the tenant).')
+param appUniqueName string
+
+@description('Display name of the app registration.')
+param appDisplayName string
+
+@description('Host name of the Function App (`<name>.azurewebsites.net`): origin of the proxy\'s redirect URI.')
+param functionAppHostName string
+
+@description('Principal (object) id of the managed identity the federated credential trusts.')
+param managedIdentityPrincipalId string
+
+@description('Grant tenant-wide admin consent for the Graph permissions the server needs.')
+param grantAdminConsent bool = false
+
+@description('Who can sign in: AzureADMyOrg (this tenant) or AzureADMultipleOrgs.')
+@allowed([
+  'AzureADMyOrg'
+  'AzureADMultipleOrgs'
+])
+param signInAudience string = 'AzureADMyOrg'
+
+@description('Service tree reference some tenants require on every app registration. Empty when not required.')
+param serviceManagementReference string = ''
+
+@description('Client ids allowed to request the scope without a consent prompt. Default: Visual Studio Code.')
+param preAuthorizedClientIds array = [
+  'aebc6443-996d-45c2-90f0-388ff96faa56' // Visual Studio Code
+]
+
+@description('The delegated scope the API exposes.')
+param scopeValue string = 'user_impersonation'
+
+// Microsoft Graph and the delegated permissions the server uses. The proxy signs users in with
+// `openid profile offline_access` besides its own scope; tools call Graph with User.Read.
+var graphAppId = '00000003-0000-0000-c000-000000000000' // Microsoft Graph
+var graphUserReadId = 'e1fe6dd8-ba31-4d61-89e7-88639da4683d' // User.Read (delegated)
+var graphOpenIdId = '37f7f235-527c-4136-accd-4a02d197296e' // openid (delegated)
+var graphProfileId = '14dad69e-099b-42c9-810b-d002981feec1' // profile (delegated)
+var graphOfflineAccessId = '7427e0e9-2fba-42fe-b0c0-848c9e6a8182' // offline_access (delegated)
+
+// Deterministic id of the exposed scope, stable across redeployments.
+var scopeId = guid(appUniqueName, 'oauth2PermissionScope', scopeValue)
+
+var apiSettings = {
+  requestedAccessTokenVersion: 2
+  oauth2PermissionScopes: [
+    {
+      id: scopeId
+      value: scopeValue
+      type: 'User'
+      isEnabled: true
+      adminConsentDisplayName: 'Use the MCP server as the signed-in user'
+      adminConsentDescription: 'Allows the app to call the MCP server, and the MCP server to read the signed-in user\'s profile from Microsoft Graph, on behalf of the signed-in user.'
+      userConsentDisplayName: 'Use the MCP server as you'
+      userConsentDescription: 'Allows the app to call the MCP server, and the MCP server to read your profile from Microsoft Graph, on your behalf.'
+    }
+  ]
+  preAuthorizedApplications: [
+    for clientId in preAuthorizedClientIds: {
+      appId: clientId
+      delegatedPermissionIds: [
+        scopeId
+      ]
+    }
+  ]
+}
+
+var webSettings = {
+  redirectUris: [
+    'https://${functionAppHostName}/oauth/callback'
+  ]
+  implicitGrantSettings: {
+    enableAccessTokenIssuance: false
+    enableIdTokenIssuance: false
+  }
+}
+
+var requiredGraphAccess = [
+  {
+    resourceAppId: graphAppId
+    resourceAccess: [
+      {
+        id: graphUserReadId
+        type: 'Scope'
+      }
+      {
+        id: graphOpenIdId
+        type: 'Scope'
+      }
+      {
+        id: graphProfileId
+        type: 'Scope'
+      }
+      {
+        id: graphOfflineAccessId
+        type: 'Scope'
+      }
+    ]
+  }
+]
+
+// First pass: creates the registration. Its appId is assigned by Entra, so the App ID URI
+// `api://<appId>` can only be set once it exists (second pass below).
+resource app 'Microsoft.Graph/applications@v1.0' = {
+  uniqueName: appUniqueName
+  displayName: appDisplayName
+  signInAudience: signInAudience
+  serviceManagementReference: !empty(serviceManagementReference) ? serviceManagementReference : null
+  api: apiSettings
+  web: webSettings
+  requiredResourceAccess: requiredGraphAccess
+}
+
+// Second pass: the same registration (same uniqueName) with its App ID URI. `api://<appId>` is the form
+// every tenant accepts (custom api:// URIs are blocked by the default app management policy).
+resource appIdentifierUri 'Microsoft.Graph/applications@v1.0' = {
+  uniqueName: appUniqueName
+  displayName: appDisplayName
+  signInAudience: signInAudience
+  serviceManagementReference: !empty(serviceManagementReference) ? serviceManagementReference : null
+  identifierUris: [
+    'api://${app.appId}'
+  ]
+  api: apiSettings
+  web: webSettings
+  requiredResourceAccess: requiredGraphAccess
+}
+
+// The app's service principal in this tenant: users sign in to it and consent is granted to it.
+resource servicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
+  appId: app.appId
+}
+
+// Trust the Function App's managed identity: a token it gets for `api://AzureADTokenExchange` is accepted
+// as this app's client assertion (OBO and the proxy's code redemption). No client secret exists.
+resource managedIdentityCredential 'Microsoft.Graph/applications/federatedIdentityCredentials@v1.0' = {
+  name: '${appUniqueName}/function-app-managed-identity'
+  description: 'The MCP server Function App\'s user-assigned managed identity acts as this app.'
+  issuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+  subject: managedIdentityPrincipalId
+  audiences: [
+    'api://AzureADTokenExchange'
+  ]
+  dependsOn: [
+    appIdentifierUri
+  ]
+}
+
+// Optional tenant-wide admin consent (consentType AllPrincipals) for the Graph permissions above, so users
+// are never prompted. Off by default: it needs a privileged deployer and is a tenant-wide decision.
+resource graphServicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' existing = {
+  appId: graphAppId
+}
+
+resource adminConsent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = if (grantAdminConsent) {
+  clientId: servicePrincipal.id
+  consentType: 'AllPrincipals'
+  resourceId: graphServicePrincipal.id
+  scope: 'User.Read openid profile offline_access'
+}
+
+@description('Application (client) id: ENTRA_CLIENT_ID, and the audience of v2 tokens for the server.')
+output applicationId string = app.appId
+
+@description('Object id of the app registration.')
+output applicationObjectId string = app.id
+
+@description('Object id of the app\'s service principal.')
+output servicePrincipalId string = servicePrincipal.id
+
+@description('App ID URI clients request the scope under: ENTRA_APP_ID_URI.')
+output identifierUri string = 'api://${app.appId}'
+
+@description('The exposed delegated scope, bare: ENTRA_SCOPE.')
+output scopeValue string = scopeValue
+
+@description('The redirect URI registered for the proxy\'s callback.')
+output redirectUri string = 'https://${functionAppHostName}/oauth/callback'
