@@ -82,7 +82,7 @@ describe("discovery and JWKS", () => {
     const keys = async () =>
       (
         (await (await fetch(`${em.authorityHost}/${em.tenantId}/discovery/v2.0/keys`)).json()) as {
-          keys: any[];
+          keys: Record<string, string & string[]>[];
         }
       ).keys;
     const before = await keys();
@@ -140,7 +140,7 @@ describe("authorization code + PKCE", () => {
     );
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("cache-control"), "no-store, no-cache");
-    const body = (await res.json()) as Record<string, any>;
+    const body = (await res.json()) as Record<string, string>;
     assert.deepEqual(Object.keys(body), [
       "token_type",
       "scope",
@@ -152,7 +152,8 @@ describe("authorization code + PKCE", () => {
       "client_info",
     ]);
     assert.equal(body.scope, apiScope(em));
-    assert.ok(body.expires_in >= 3600 && body.expires_in <= 5400);
+    const expiresIn = Number(body.expires_in);
+    assert.ok(typeof body.expires_in === "number" && expiresIn >= 3600 && expiresIn <= 5400);
     const at = claimsOf(body.access_token);
     const user = em.users.find((u) => u.upn === adele)!;
     assert.equal(at.aud, em.apiApp.clientId);
