@@ -4,13 +4,18 @@
 // `@azure/functions`, into one ESM file. Only `@azure/functions-core` stays external: the Node.js worker
 // provides it at run time by intercepting `require`. The folder then gets `host.json` and a package.json
 // without dependencies, so the deployment needs no `npm install`.
+//
+// `--outdir <dir>` writes the same folder elsewhere (tests build side by side without racing on dist/).
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const outDir = path.join(root, "dist", "api");
+const outDirArg = process.argv.indexOf("--outdir");
+const outDir =
+  outDirArg > 0 ? path.resolve(process.argv[outDirArg + 1] ?? "") : path.join(root, "dist", "api");
+const outFile = path.join(outDir, "main.js");
 
 // Bundled CommonJS code calls `require` (for Node built-ins and `@azure/functions-core`), which an ES
 // module does not have; this gives it the real one.
@@ -23,7 +28,7 @@ await mkdir(outDir, { recursive: true });
 const result = await build({
   absWorkingDir: root,
   entryPoints: ["api/src/hosts/functions.ts"],
-  outfile: "dist/api/main.js",
+  outfile: outFile,
   bundle: true,
   platform: "node",
   target: "node22",
@@ -59,15 +64,15 @@ await writeFile(path.join(outDir, "host.json"), await readFile(path.join(root, "
 report(result.metafile);
 
 function report(metafile: Metafile) {
-  const output = metafile.outputs["dist/api/main.js"];
-  if (!output) throw new Error("esbuild did not write dist/api/main.js");
+  const output = metafile.outputs[path.relative(root, outFile).split(path.sep).join("/")];
+  if (!output) throw new Error(`esbuild did not write ${outFile}`);
   const byPackage = new Map<string, number>();
   for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
     const key = packageOf(input);
     byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
   }
   const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
-  console.log(`dist/api/main.js: ${output.bytes} bytes (${kib(output.bytes)})`);
+  console.log(`${path.relative(root, outFile)}: ${output.bytes} bytes (${kib(output.bytes)})`);
   console.log("top contributors:");
   for (const [name, bytes] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
     console.log(
