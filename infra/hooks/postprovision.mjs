@@ -3,6 +3,7 @@
 // azd runs hooks with the environment's values (the Bicep outputs of infra/main.bicep) as environment
 // variables. This writes app/config.json, which the landing page reads at run time and which `azd deploy`
 // then publishes with the rest of app/. Nothing written here is a secret.
+// `--out <file>` writes elsewhere (the infra tests use it).
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,7 +33,9 @@ const config = {
   authMode: env.AUTH_MODE?.trim() || "proxy",
 };
 
-const target = join(root, "app", "config.json");
+const outFlag = process.argv.indexOf("--out");
+const target =
+  outFlag > 0 && process.argv[outFlag + 1] ? process.argv[outFlag + 1] : join(root, "app", "config.json");
 writeFileSync(target, `${JSON.stringify(config, null, 2)}\n`);
 console.log(`postprovision: wrote ${target}`);
 console.log(`  MCP endpoint: ${config.mcpEndpoint}`);
