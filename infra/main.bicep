@@ -65,6 +65,13 @@ param maximumInstanceCount int = 40
 @description('Object id of the person running the deployment; gets data access to storage for local debugging. Empty to skip.')
 param principalId string = deployer().objectId
 
+@description('Principal type of principalId: User, or ServicePrincipal when a pipeline deploys.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
 @description('Give the deploying user (principalId) the same storage data roles as the Function App, for local debugging against the real account.')
 param allowUserIdentityPrincipal bool = true
 
@@ -159,6 +166,7 @@ module rbac './app/rbac.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     managedIdentityPrincipalId: identity.outputs.principalId
     userIdentityPrincipalId: principalId
+    userIdentityPrincipalType: principalType
     allowUserIdentityPrincipal: allowUserIdentityPrincipal
   }
 }
@@ -204,6 +212,8 @@ module api './app/api.bicep' = {
     graphBaseUrl: '${environment().graph}v1.0'
     allowedOrigins: allowedOrigins
     maxBodyBytes: maxBodyBytes
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    storageTableName: proxyStateTableName
   }
   // The Function App starts pulling its package and writing host state as soon as it exists.
   dependsOn: [

@@ -72,6 +72,12 @@ param allowedOrigins string = ''
 @description('MAX_BODY_BYTES: largest request body accepted, in bytes.')
 param maxBodyBytes int = 1048576
 
+@description('STORAGE_TABLE_ENDPOINT: table service endpoint for proxy-mode state (reached with the managed identity).')
+param storageTableEndpoint string
+
+@description('STORAGE_TABLE_NAME: the table that holds proxy-mode state.')
+param storageTableName string = 'mcpstate'
+
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' existing = {
   name: storageAccountName
 }
@@ -163,6 +169,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     GRAPH_BASE_URL: graphBaseUrl
     ALLOWED_ORIGINS: allowedOrigins
     MAX_BODY_BYTES: string(maxBodyBytes)
+    STORAGE_TABLE_ENDPOINT: storageTableEndpoint
+    STORAGE_TABLE_NAME: storageTableName
   }
 }
 

@@ -223,6 +223,12 @@ describe("Function App", () => {
     assert.equal(moduleArg("api", "entraClientId"), "entra.outputs.applicationId");
     assert.equal(byKey.get("ENTRA_TENANT_ID"), "entraTenantId");
     assert.equal(moduleArg("api", "entraTenantId"), "tenant().tenantId");
+    // Proxy state goes to the table storage.bicep creates, in the account the identity has roles on.
+    assert.equal(byKey.get("STORAGE_TABLE_ENDPOINT"), "storageTableEndpoint");
+    assert.equal(moduleArg("api", "storageTableEndpoint"), "storage.outputs.tableEndpoint");
+    assert.equal(byKey.get("STORAGE_TABLE_NAME"), "storageTableName");
+    assert.equal(moduleArg("api", "storageTableName"), "proxyStateTableName");
+    assert.equal(moduleArg("storage", "tableNames"), "[ proxyStateTableName ]");
   });
 
   test("host storage and telemetry use the managed identity, never a key", () => {
