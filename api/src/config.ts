@@ -42,6 +42,13 @@ export interface Config {
   allowedOrigins: string[];
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
+  /** Where proxy-mode state lives (see `store/index.ts`). */
+  storage: {
+    /** Table service endpoint: `https://<account>.table.core.windows.net`, or Azurite's on loopback. Required in proxy mode. */
+    tableEndpoint: string | undefined;
+    /** The one table all state shares. */
+    tableName: string;
+  };
 }
 
 export interface Setting {
@@ -121,6 +128,20 @@ export const SETTINGS: readonly Setting[] = [
     required: false,
     default: "1048576",
     description: "Largest request body accepted, in bytes.",
+  },
+  {
+    name: "STORAGE_TABLE_ENDPOINT",
+    required: false,
+    default: "(none; required when AUTH_MODE=proxy)",
+    description:
+      "Table service endpoint for proxy-mode state, e.g. `https://<account>.table.core.windows.net` " +
+      "(reached with the managed identity), or Azurite's `http://127.0.0.1:<port>/devstoreaccount1` locally.",
+  },
+  {
+    name: "STORAGE_TABLE_NAME",
+    required: false,
+    default: "mcpstate",
+    description: "Table that holds proxy-mode state (clients, codes, grants, keys); created if missing.",
   },
 ];
 
@@ -215,6 +236,23 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(`MAX_BODY_BYTES must be an integer of at least 1024, got "${get("MAX_BODY_BYTES")}"`);
   }
 
+  const tableEndpointRaw = get("STORAGE_TABLE_ENDPOINT");
+  if (!tableEndpointRaw && authModeRaw === "proxy") {
+    problems.push(
+      "STORAGE_TABLE_ENDPOINT is required when AUTH_MODE=proxy (the authorization server keeps its state in Table Storage)",
+    );
+  }
+  const tableEndpoint = tableEndpointRaw
+    ? url("STORAGE_TABLE_ENDPOINT", tableEndpointRaw, { httpsOnly: false })
+    : undefined;
+  const tableName = get("STORAGE_TABLE_NAME") ?? "mcpstate";
+  // Azure table names: alphanumeric, 3 to 63 characters, not starting with a digit.
+  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(tableName)) {
+    problems.push(
+      `STORAGE_TABLE_NAME must be 3-63 letters and digits, starting with a letter, got "${tableName}"`,
+    );
+  }
+
   if (problems.length) throw new ConfigError(problems);
   return {
     authMode: authModeRaw as AuthMode,
@@ -233,5 +271,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     graph: { baseUrl: graphBaseUrl },
     allowedOrigins,
     maxBodyBytes,
+    storage: { tableEndpoint: tableEndpoint || undefined, tableName },
   };
 }
