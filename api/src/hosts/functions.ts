@@ -28,14 +28,19 @@ let appReady: Promise<Fetch> | undefined;
 
 /** The Hono app, created once per worker process; a failed start (bad settings) is retried next request. */
 function loadApp(): Promise<Fetch> {
-  appReady ??= (async () => {
-    const [{ createApp }, { loadConfig }] = await Promise.all([import("../app.ts"), import("../config.ts")]);
-    const hono = createApp(loadConfig(process.env));
-    return (request: Request) => hono.fetch(request);
-  })();
-  appReady.catch(() => {
-    appReady = undefined;
-  });
+  if (!appReady) {
+    appReady = (async () => {
+      const [{ createApp }, { loadConfig }] = await Promise.all([
+        import("../app.ts"),
+        import("../config.ts"),
+      ]);
+      const hono = createApp(loadConfig(process.env));
+      return (request: Request) => hono.fetch(request);
+    })();
+    appReady.catch(() => {
+      appReady = undefined;
+    });
+  }
   return appReady;
 }
 
