@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { defineTool, jsonResult } from "../tool.ts";
 
 /** The signed-in user's Microsoft Graph profile (`GET /me`), exchanged On-Behalf-Of the user. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { defineTool } from "../tool.ts";
 
 /** The signed-in user's profile photo as MCP image content (`GET /me/photo/$value`). */

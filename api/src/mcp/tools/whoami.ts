@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { defineTool, jsonResult } from "../tool.ts";
 
 /** The authenticated principal, straight from the validated token: no Graph call. */
