@@ -67,6 +67,12 @@ export interface CimdResolver {
   resolveResult(clientId: string): Promise<Result<ClientRecord>>;
 }
 
+/**
+ * The `code` a pinning `fetch` puts on the error (or its `cause`) when it refused to connect because
+ * the address it resolved is not public. `createSafeFetch()` in `hosts/node-deps.ts` uses it.
+ */
+export const FORBIDDEN_ADDRESS_ERROR_CODE = "ERR_FORBIDDEN_ADDRESS";
+
 const MAX_CLIENT_ID_LENGTH = 2000;
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "localhost"]);
 
@@ -309,7 +315,7 @@ export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
       });
     } catch (err) {
       if (signal.aborted) refuse("timeout", "fetching the client metadata document timed out");
-      if (errorCode(err) === "ERR_FORBIDDEN_ADDRESS") {
+      if (errorCode(err) === FORBIDDEN_ADDRESS_ERROR_CODE) {
         refuse(
           "forbidden_address",
           "the client metadata document host is not a public Internet address",

@@ -37,8 +37,11 @@ export interface ClientMetadata {
 /** A client the authorization server knows, however it came to know it. */
 export interface ClientRecord extends ClientMetadata {
   client_id: string;
-  /** `cimd`: the `client_id` is the URL of its metadata document. `dcr`: registered at `/register`. */
-  source: "cimd" | "dcr";
+  /**
+   * `cimd`: the `client_id` is the URL of its metadata document. `dcr`: registered at `/register`.
+   * `preregistered`: listed in the server's configuration.
+   */
+  source: "cimd" | "dcr" | "preregistered";
 }
 
 export const LIMITS = {
