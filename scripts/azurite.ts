@@ -42,6 +42,18 @@ export interface Azurite {
   stop(): Promise<void>;
 }
 
+// Runs Azurite's CLI in a child that also watches its parent: if the caller is killed outright (a test
+// runner's timeout, a SIGKILL), no `exit` hook runs, and Azurite would otherwise live on, holding ports.
+const WATCHDOG = `
+const [script, ...args] = process.argv.slice(1);
+process.argv = [process.argv[0], script, ...args];
+const parent = process.ppid;
+setInterval(() => {
+  try { process.kill(parent, 0); } catch { process.kill(process.pid, "SIGTERM"); }
+}, 1000).unref();
+require(script);
+`;
+
 const LISTENING =
   /Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/127\.0\.0\.1:(\d+)/;
 
@@ -51,6 +63,8 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Azurite> 
   const pkgPath = require.resolve("azurite/package.json");
   const bin = (require(pkgPath) as { bin: Record<string, string> }).bin.azurite;
   const args = [
+    "-e",
+    WATCHDOG,
     join(dirname(pkgPath), bin),
     "--blobHost",
     "127.0.0.1",
