@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import type { Context, Hono } from "hono";
 import { tenantKind } from "./discovery.ts";
 import { aadError } from "./errors.ts";
-import { escapeHtml, readForm } from "./http.ts";
+import { escapeHtml, readForm, sleep } from "./http.ts";
 import { randomId } from "./keys.ts";
 import { checkResourceParam, missingConsent, parseScopes, splitScopes } from "./scopes.ts";
 import type { PendingAuthorization, State } from "./state.ts";
@@ -243,6 +243,8 @@ function startSession(state: State, user: User): { sid: string; cookie: string; 
 
 async function authorize(state: State, c: Context): Promise<Response> {
   state.count("authorize");
+  const delay = state.takeDelay("authorize");
+  if (delay) await sleep(delay);
   const params: Record<string, string> = {};
   for (const [k, v] of new URL(c.req.url).searchParams) if (!(k in params)) params[k] = v;
   if (c.req.method === "POST") Object.assign(params, await readForm(c));

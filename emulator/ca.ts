@@ -1,7 +1,7 @@
 // Local root CA for the emulator's HTTPS listeners. Pure JS (WebCrypto + @peculiar/x509).
 // ca.pem (certificate only) and ca-key.pem (PKCS#8, mode 0600) live in a git-ignored folder.
 import { randomBytes, webcrypto } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import "./reflect-shim.ts";
@@ -32,13 +32,14 @@ function toPem(der: ArrayBuffer, label: string): string {
   return `-----BEGIN ${label}-----\n${b64.match(/.{1,64}/g)!.join("\n")}\n-----END ${label}-----\n`;
 }
 
-/** Atomic write: temp file in the same folder, then rename (safe if two processes race). */
-function writeAtomic(path: string, data: string, mode: number): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  writeFileSync(tmp, data, { mode });
-  renameSync(tmp, path);
+function tempPath(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
 }
 
+/**
+ * Creates the pair without races: the key is published with link() (fails if another process got
+ * there first; the loser discards its pair), then the certificate by an atomic rename.
+ */
 async function createCa(dir: string): Promise<void> {
   const keys = (await webcrypto.subtle.generateKey(EC, true, ["sign", "verify"])) as CryptoKeyPair;
   const now = Date.now();
@@ -56,9 +57,24 @@ async function createCa(dir: string): Promise<void> {
     ],
   });
   const pkcs8 = await webcrypto.subtle.exportKey("pkcs8", keys.privateKey);
-  // Key first, certificate last: a reader that sees ca.pem also finds its key.
-  writeAtomic(join(dir, "ca-key.pem"), toPem(pkcs8, "PRIVATE KEY"), 0o600);
-  writeAtomic(join(dir, "ca.pem"), cert.toString("pem"), 0o644);
+  const keyPath = join(dir, "ca-key.pem");
+  const tmpKey = tempPath(keyPath);
+  const tmpCert = tempPath(join(dir, "ca.pem"));
+  writeFileSync(tmpKey, toPem(pkcs8, "PRIVATE KEY"), { mode: 0o600 });
+  writeFileSync(tmpCert, cert.toString("pem"), { mode: 0o644 });
+  try {
+    linkSync(tmpKey, keyPath);
+    renameSync(tmpCert, join(dir, "ca.pem"));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  } finally {
+    rmSync(tmpKey, { force: true });
+    rmSync(tmpCert, { force: true });
+  }
+}
+
+async function waitFor(path: string): Promise<void> {
+  for (let i = 0; i < 200 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
 /** Generates the CA once, then reuses it. Call before starting processes that need NODE_EXTRA_CA_CERTS. */
@@ -66,25 +82,31 @@ export async function ensureCa(dir: string = DEFAULT_CA_DIR): Promise<LocalCa> {
   mkdirSync(dir, { recursive: true });
   const caPath = join(dir, "ca.pem");
   const keyPath = join(dir, "ca-key.pem");
-  if (!existsSync(caPath) || !existsSync(keyPath)) await createCa(dir);
-  let certPem = readFileSync(caPath, "utf8");
-  let keyPem = readFileSync(keyPath, "utf8");
-  let caCert = new x509.X509Certificate(certPem);
-  let caKey: CryptoKey;
-  try {
-    caKey = await webcrypto.subtle.importKey("pkcs8", pemBody(keyPem), EC, false, ["sign"]);
-    const pub = await caCert.publicKey.export(EC, ["verify"]);
+  const load = async () => {
+    if (!existsSync(keyPath)) await createCa(dir);
+    await waitFor(caPath);
+    const certPem = readFileSync(caPath, "utf8");
+    const cert = new x509.X509Certificate(certPem);
+    const key = await webcrypto.subtle.importKey("pkcs8", pemBody(readFileSync(keyPath, "utf8")), EC, false, [
+      "sign",
+    ]);
     const probe = new Uint8Array(16);
-    const sig = await webcrypto.subtle.sign(SIGN, caKey, probe);
-    if (!(await webcrypto.subtle.verify(SIGN, pub, sig, probe))) throw new Error("key mismatch");
+    const sig = await webcrypto.subtle.sign(SIGN, key, probe);
+    const pub = await cert.publicKey.export(EC, ["verify"]);
+    if (!(await webcrypto.subtle.verify(SIGN, pub, sig, probe)))
+      throw new Error("CA key and certificate differ");
+    return { certPem, cert, key };
+  };
+  let loaded: Awaited<ReturnType<typeof load>>;
+  try {
+    loaded = await load();
   } catch {
-    // A half-written pair from a racing process or a stale folder: regenerate.
-    await createCa(dir);
-    certPem = readFileSync(caPath, "utf8");
-    keyPem = readFileSync(keyPath, "utf8");
-    caCert = new x509.X509Certificate(certPem);
-    caKey = await webcrypto.subtle.importKey("pkcs8", pemBody(keyPem), EC, false, ["sign"]);
+    // A stale or broken folder (e.g. a crash between key and certificate): start again once.
+    rmSync(keyPath, { force: true });
+    rmSync(caPath, { force: true });
+    loaded = await load();
   }
+  const { certPem, cert: caCert, key: caKey } = loaded;
   const signingKey = caKey;
   const issuerCert = caCert;
   return {

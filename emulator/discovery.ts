@@ -1,7 +1,7 @@
 // OIDC discovery (v2 and v1) and JWKS, per reference §1–§2.
 import { randomUUID } from "node:crypto";
 import type { Hono } from "hono";
-import { entraErrorResponse, json } from "./http.ts";
+import { entraErrorResponse, json, sleep } from "./http.ts";
 import type { State } from "./state.ts";
 
 export type TenantKind = "tenant" | "alias";
@@ -86,6 +86,14 @@ function v1Document(state: State, segment: string, kind: TenantKind): Record<str
 export function mountDiscovery(app: Hono, state: State): void {
   const unknownTenant = (segment: string, kind: string, cid?: string) =>
     entraErrorResponse(state, kind, 90002, { tenant: segment }, cid);
+
+  app.use("*", async (c, next) => {
+    const path = c.req.path;
+    const kind = path.includes("/discovery/") ? "jwks" : path.includes(".well-known") ? "discovery" : "";
+    const delay = kind ? state.takeDelay(kind) : 0;
+    if (delay) await sleep(delay);
+    await next();
+  });
 
   app.get("/:tenant/v2.0/.well-known/openid-configuration", (c) => {
     state.count("discovery");

@@ -372,6 +372,46 @@ describe("consent", () => {
   });
 });
 
+describe("proxy mode: the API app redeems its own code with the managed identity's token", () => {
+  test("confidential auth code + FIC client assertion; azpacr 2; no consent page for its own scope", async () => {
+    const redirectUri = "http://127.0.0.1:7071/oauth/callback";
+    em.apiApp.addRedirectUri(redirectUri);
+    const { verifier, challenge } = pkce();
+    const scope = `${apiScope(em)} openid profile offline_access`;
+    const back = await signIn(
+      authorizeUrl(em, {
+        client_id: em.apiApp.clientId,
+        redirect_uri: redirectUri,
+        scope,
+        code_challenge: challenge,
+        code_challenge_method: "S256",
+        state: "px",
+      }),
+      { user: alex, consent: false },
+    );
+    const code = back.searchParams.get("code");
+    assert.ok(code, back.toString());
+    const res = await fetch(
+      tokenUrl(em),
+      form({
+        client_id: em.apiApp.clientId,
+        grant_type: "authorization_code",
+        code,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+        scope,
+        client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion: await miToken(em),
+      }),
+    );
+    assert.equal(res.status, 200);
+    const at = claimsOf(((await res.json()) as Record<string, string>).access_token);
+    assert.equal(at.azp, em.apiApp.clientId);
+    assert.equal(at.azpacr, "2");
+    assert.equal(at.aud, em.apiApp.clientId);
+  });
+});
+
 describe("refresh tokens", () => {
   test("each refresh returns a new RT; the old one keeps working unless strict rotation is on", async () => {
     const first = await userToken(em, adele);
