@@ -10,15 +10,26 @@ import { hostHeaderValidation } from "@modelcontextprotocol/hono";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { createEntraVerifier, type TokenVerifier } from "./auth/entra-verifier.ts";
+import { createEntraKeySet, createEntraVerifier, type TokenVerifier } from "./auth/entra-verifier.ts";
 import { type AuthVariables, PRM_PATH, protectedResourceMetadata, requireBearer } from "./auth/gate.ts";
+import { createProxyVerifier } from "./auth/proxy-verifier.ts";
 import type { Config } from "./config.ts";
-import { createOboProvider, type GraphTokenProvider } from "./entra/obo.ts";
+import { createAssertionProvider, createOboProvider, type GraphTokenProvider } from "./entra/obo.ts";
+import { createUpstreamClient } from "./entra/upstream.ts";
+import { escapeHtml } from "./html.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { createMcp } from "./mcp/server.ts";
 import type { ToolDefinition } from "./mcp/tool.ts";
-import { escapeHtml } from "./html.ts";
+import { type CimdResolverOptions, createCimdResolver } from "./oauth/cimd.ts";
+import { createClientRegistry } from "./oauth/clients.ts";
+import { signedCookies } from "./oauth/cookies.ts";
+import { createGrantService } from "./oauth/grants.ts";
+import { createRegistrationRateLimiter } from "./oauth/rate-limit.ts";
+import { mountAuthorizationServer } from "./oauth/routes.ts";
 import { page } from "./pages.ts";
+import { createStore } from "./store/index.ts";
+import { createKeyring } from "./store/keys.ts";
+import type { Store } from "./store/store.ts";
 
 export interface Deps {
   fetch: typeof fetch;
@@ -27,18 +38,81 @@ export interface Deps {
   verifier: TokenVerifier;
   graphTokens: GraphTokenProvider;
   tools?: ToolDefinition[];
+  /** The client assertion for Entra (the managed identity's token by default). */
+  getAssertion: () => Promise<string>;
+  /** Proxy-mode state; Table Storage from the configuration by default. */
+  store: Store;
+  /** DNS for the CIMD fetcher's address checks; hosts pass their platform's resolver. */
+  resolveHost: CimdResolverOptions["resolveHost"];
+  /** The fetch used for client ID metadata documents (hosts may pin resolved addresses). */
+  cimdFetch: CimdResolverOptions["fetch"];
 }
 
 const MCP_PATH = "/api/mcp";
 
 export function createApp(config: Config, deps: Partial<Deps> = {}) {
   const logger = deps.logger ?? consoleLogger;
-  const verifier = deps.verifier ?? createEntraVerifier(config, { fetch: deps.fetch, now: deps.now });
-  const graphTokens = deps.graphTokens ?? createOboProvider(config, { now: deps.now });
+  const now = deps.now ?? Date.now;
+  const getAssertion = deps.getAssertion ?? createAssertionProvider(config);
+  const entraKeys = createEntraKeySet(config, { fetch: deps.fetch });
+  const entraVerifier = createEntraVerifier(config, { fetch: deps.fetch, now, keySet: entraKeys });
+  const graphTokens = deps.graphTokens ?? createOboProvider(config, { now, getAssertion });
   const mcp = createMcp(config, { graphTokens, fetch: deps.fetch, logger, tools: deps.tools });
-  const authorizationServer = config.entra.issuer;
 
   const app = new Hono<{ Variables: AuthVariables }>();
+  let verifier = deps.verifier ?? entraVerifier;
+  let authorizationServer = config.entra.issuer;
+
+  if (config.authMode === "proxy") {
+    const store =
+      deps.store ?? createStore(config, { managedIdentityClientId: config.managedIdentityClientId, now });
+    const keyring = createKeyring(store);
+    const grants = createGrantService(config, { store, keyring, now });
+    const upstream = createUpstreamClient(config, { getAssertion, fetch: deps.fetch, now });
+    const cimd = createCimdResolver({
+      fetch: deps.cimdFetch ?? ((url, init) => (deps.fetch ?? fetch)(url, init)),
+      resolveHost:
+        deps.resolveHost ??
+        (async () => {
+          throw new Error("this host provides no DNS resolver for client ID metadata documents");
+        }),
+      now,
+      allowLoopbackHttp: config.oauth.cimdAllowLoopbackHttp,
+    });
+    const clients = createClientRegistry({
+      store,
+      cimd,
+      now,
+      preregistered: config.oauth.preregisteredClients.map((c) => ({
+        ...c,
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        token_endpoint_auth_method: "none",
+        application_type: "native",
+        source: "preregistered",
+      })),
+    });
+    const secure = new URL(config.publicUrl).protocol === "https:";
+    mountAuthorizationServer(app as unknown as Hono, {
+      config,
+      store,
+      keyring,
+      grants,
+      clients,
+      upstream,
+      entraVerifier,
+      entraKeys,
+      cookies: signedCookies({ secure, hmacKey: async () => (await keyring.load(now())).hmac }),
+      registerLimiter: createRegistrationRateLimiter({
+        increment: (key, windowSec) => store.increment("ratelimit", key, windowSec),
+        now,
+      }),
+      logger,
+      now,
+    });
+    verifier = deps.verifier ?? createProxyVerifier(config, { grants, upstream, logger, now });
+    authorizationServer = config.publicUrl;
+  }
 
   app.onError((err, c) => {
     logger.error("unhandled error", { path: c.req.path, error: err.message });

@@ -49,6 +49,18 @@ export interface Config {
     /** The one table all state shares. */
     tableName: string;
   };
+  /** Proxy mode's client registration policy. */
+  oauth: {
+    preregisteredClients: PreregisteredClient[];
+    /** Local testing only: accept `http://127.0.0.1` client ID metadata documents. */
+    cimdAllowLoopbackHttp: boolean;
+  };
+}
+
+export interface PreregisteredClient {
+  client_id: string;
+  client_name?: string;
+  redirect_uris: string[];
 }
 
 export interface Setting {
@@ -142,6 +154,20 @@ export const SETTINGS: readonly Setting[] = [
     required: false,
     default: "mcpstate",
     description: "Table that holds proxy-mode state (clients, codes, grants, keys); created if missing.",
+  },
+  {
+    name: "OAUTH_CLIENTS",
+    required: false,
+    default: "[]",
+    description:
+      'Proxy mode: pre-registered clients as JSON, e.g. `[{"client_id":"my-app","client_name":"My app","redirect_uris":["https://app.example/cb"]}]`.',
+  },
+  {
+    name: "CIMD_ALLOW_LOOPBACK_HTTP",
+    required: false,
+    default: "false",
+    description:
+      "Local testing only: accept `http://127.0.0.1` client ID metadata documents. Never enable in a deployment.",
   },
 ];
 
@@ -253,6 +279,35 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
 
+  const preregisteredClients: PreregisteredClient[] = [];
+  const clientsRaw = get("OAUTH_CLIENTS");
+  if (clientsRaw) {
+    try {
+      const parsed = JSON.parse(clientsRaw) as unknown;
+      if (!Array.isArray(parsed)) throw new Error("not an array");
+      for (const c of parsed as PreregisteredClient[]) {
+        if (
+          typeof c?.client_id !== "string" ||
+          !Array.isArray(c.redirect_uris) ||
+          !c.redirect_uris.every((u) => typeof u === "string")
+        ) {
+          throw new Error("each client needs a client_id string and a redirect_uris array");
+        }
+        preregisteredClients.push({
+          client_id: c.client_id,
+          client_name: c.client_name,
+          redirect_uris: c.redirect_uris,
+        });
+      }
+    } catch (err) {
+      problems.push(`OAUTH_CLIENTS must be a JSON array of clients: ${(err as Error).message}`);
+    }
+  }
+  const cimdLoopback = get("CIMD_ALLOW_LOOPBACK_HTTP") ?? "false";
+  if (cimdLoopback !== "true" && cimdLoopback !== "false") {
+    problems.push(`CIMD_ALLOW_LOOPBACK_HTTP must be "true" or "false", got "${cimdLoopback}"`);
+  }
+
   if (problems.length) throw new ConfigError(problems);
   return {
     authMode: authModeRaw as AuthMode,
@@ -272,5 +327,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowedOrigins,
     maxBodyBytes,
     storage: { tableEndpoint: tableEndpoint || undefined, tableName },
+    oauth: { preregisteredClients, cimdAllowLoopbackHttp: cimdLoopback === "true" },
   };
 }

@@ -29,15 +29,25 @@ export interface EntraVerifierOptions {
   clockToleranceSec?: number;
 }
 
-export function createEntraVerifier(config: Config, opts: EntraVerifierOptions = {}): TokenVerifier {
-  const { entra } = config;
-  const jwksUrl = new URL(`${entra.authorityHost}/${entra.tenantId}/discovery/v2.0/keys`);
-  const jwks = createRemoteJWKSet(jwksUrl, {
+export type EntraKeySet = ReturnType<typeof createRemoteJWKSet>;
+
+/** The tenant's signing keys, cached; refetched on an unknown `kid` at most once per cooldown. */
+export function createEntraKeySet(config: Config, opts: { fetch?: typeof fetch } = {}): EntraKeySet {
+  const jwksUrl = new URL(`${config.entra.authorityHost}/${config.entra.tenantId}/discovery/v2.0/keys`);
+  return createRemoteJWKSet(jwksUrl, {
     timeoutDuration: 5_000,
     cooldownDuration: 30_000, // bounds refetches triggered by unknown `kid`s
     cacheMaxAge: 24 * 60 * 60 * 1000, // Entra's guidance: refresh daily
     ...(opts.fetch ? { [customFetch]: opts.fetch } : {}),
   });
+}
+
+export function createEntraVerifier(
+  config: Config,
+  opts: EntraVerifierOptions & { keySet?: EntraKeySet } = {},
+): TokenVerifier {
+  const { entra } = config;
+  const jwks = opts.keySet ?? createEntraKeySet(config, opts);
   const audiences = [entra.clientId, entra.appIdUri];
   const requiredScope = entra.scope;
   const now = opts.now ?? Date.now;

@@ -30,11 +30,13 @@ let appReady: Promise<Fetch> | undefined;
 function loadApp(): Promise<Fetch> {
   if (!appReady) {
     appReady = (async () => {
-      const [{ createApp }, { loadConfig }] = await Promise.all([
+      const [{ createApp }, { loadConfig }, { nodeHostDeps }] = await Promise.all([
         import("../app.ts"),
         import("../config.ts"),
+        import("./node-deps.ts"),
       ]);
-      const hono = createApp(loadConfig(process.env));
+      const config = loadConfig(process.env);
+      const hono = createApp(config, nodeHostDeps(config));
       return (request: Request) => hono.fetch(request);
     })();
     appReady.catch(() => {
@@ -66,7 +68,16 @@ export async function handleHttp(
 }
 
 export async function handleSweep(_timer: Timer, context: InvocationContext): Promise<void> {
-  const { swept } = await sweepExpiredState();
+  const [{ loadConfig }, { createStore }] = await Promise.all([
+    import("../config.ts"),
+    import("../store/index.ts"),
+  ]);
+  const config = loadConfig(process.env);
+  const store =
+    config.authMode === "proxy"
+      ? createStore(config, { managedIdentityClientId: config.managedIdentityClientId })
+      : undefined;
+  const { swept } = await sweepExpiredState({ store });
   context.log(JSON.stringify({ level: "info", msg: "swept expired state", swept }));
 }
 

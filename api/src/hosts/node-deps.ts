@@ -108,3 +108,8 @@ export function createSafeFetch(options: SafeFetchOptions = {}): FetchLike {
       request.end();
     });
 }
+
+/** What both Node-based hosts (local Node, Azure Functions) give `createApp` for client ID metadata documents. */
+export function nodeHostDeps(config: { oauth: { cimdAllowLoopbackHttp: boolean } }) {
+  return { resolveHost, cimdFetch: createSafeFetch({ allowLoopback: config.oauth.cimdAllowLoopbackHttp }) };
+}

@@ -9,6 +9,7 @@
 import { serve } from "@hono/node-server";
 import { createApp } from "../app.ts";
 import { ConfigError, loadConfig } from "../config.ts";
+import { nodeHostDeps } from "./node-deps.ts";
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -21,7 +22,7 @@ try {
   throw err;
 }
 
-const app = createApp(config);
+const app = createApp(config, nodeHostDeps(config));
 const port = Number(process.env.PORT ?? 7071);
 const hostname = process.env.HOST ?? "127.0.0.1";
 const server = serve({ fetch: app.fetch, port, hostname }, (info) => {

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { OAuthErrorCode, ok, type Result, reject } from "./errors.ts";
 import { clip, type RedirectUriPolicy, validateRedirectUriForRegistration } from "./redirect-uri.ts";
 

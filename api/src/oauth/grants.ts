@@ -1,0 +1,391 @@
+/**
+ * Grants, authorization codes and the tokens this authorization server issues, on the shared `Store`.
+ *
+ * Storage (see the README's storage layout):
+ * - `grant/<id>`: who (tid, oid, name), which client, which scopes, and the user's Entra tokens sealed
+ *   with a random per-grant key. The key is not stored: it rides inside the tokens the client holds
+ *   (wrapped under each code or refresh token, and inside the signed access token), so a dump of the
+ *   table alone does not reveal any Entra token (workers-oauth-provider's design).
+ * - `code/<sha256(code)>`: single use, ten minutes; spending it twice revokes the grant (RFC 6749 §4.1.2).
+ * - `refresh/<sha256(token)>`: rotated on every use (OAuth 2.1 §4.3.1 for public clients). The previous
+ *   token stays good only for an immediate retry while its successor is unused; any other reuse
+ *   revokes the grant.
+ *
+ * Codes and tokens are stored only as hashes.
+ *
+ * @module
+ */
+import { base64url, createLocalJWKSet, jwtVerify, SignJWT } from "jose";
+import type { Config } from "../config.ts";
+import type { UpstreamTokens } from "../entra/upstream.ts";
+import {
+  decryptJson,
+  encryptJson,
+  generateGrantKey,
+  randomToken,
+  sha256b64url,
+  unwrapKey,
+  wrapKey,
+} from "../store/crypto.ts";
+import type { Keyring } from "../store/keys.ts";
+import { type Store, StoreConflictError } from "../store/store.ts";
+
+export const ACCESS_TOKEN_TTL_SEC = 60 * 60;
+export const REFRESH_TOKEN_TTL_SEC = 30 * 24 * 60 * 60;
+export const GRANT_TTL_SEC = 90 * 24 * 60 * 60;
+export const CODE_TTL_SEC = 10 * 60;
+/** How long a rotated refresh token may be replayed for a lost response, while its successor is unused. */
+export const REFRESH_RETRY_GRACE_SEC = 60;
+
+export interface Grant {
+  tid: string;
+  oid: string;
+  name?: string;
+  username?: string;
+  clientId: string;
+  scopes: string[];
+  /** Entra tokens (`UpstreamTokens`), AES-GCM sealed with the grant key. */
+  upstream: string;
+  createdAt: number;
+}
+
+interface CodeRow {
+  gid: string;
+  wrappedKey: string;
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  scopes: string[];
+  resource?: string;
+  used: boolean;
+}
+
+interface RefreshRow {
+  gid: string;
+  wrappedKey: string;
+  clientId: string;
+  scopes: string[];
+  successor?: string;
+  rotatedAt?: number;
+}
+
+export interface IssuedTokens {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  refresh_token: string;
+  scope: string;
+}
+
+/** Why a code or refresh token was refused; the wire says `invalid_grant` with this description. */
+export class GrantError extends Error {
+  readonly revokedGrant: boolean;
+  constructor(message: string, revokedGrant = false) {
+    super(message);
+    this.name = "GrantError";
+    this.revokedGrant = revokedGrant;
+  }
+}
+
+export interface GrantService {
+  create(p: {
+    tid: string;
+    oid: string;
+    name?: string;
+    username?: string;
+    clientId: string;
+    scopes: string[];
+    upstream: UpstreamTokens;
+    code: { redirectUri: string; codeChallenge: string; resource?: string };
+  }): Promise<{ code: string }>;
+  /** Spends a code (single use). A second attempt revokes everything the first one issued. */
+  redeemCode(
+    code: string,
+    check: (row: {
+      clientId: string;
+      redirectUri: string;
+      codeChallenge: string;
+      resource?: string;
+    }) => Promise<void>,
+  ): Promise<IssuedTokens>;
+  refresh(refreshToken: string, clientId: string, scopes?: string[]): Promise<IssuedTokens>;
+  verifyAccessToken(
+    token: string,
+  ): Promise<{
+    grantId: string;
+    grant: Grant;
+    grantKey: CryptoKey;
+    scopes: string[];
+    exp: number;
+    etag: string;
+  }>;
+  /** The grant's Entra tokens, decrypted with the key from the caller's token. */
+  openUpstream(grantId: string, grant: Grant, grantKey: CryptoKey): Promise<UpstreamTokens>;
+  /** Re-seals renewed Entra tokens on the grant (conditional on the version read). */
+  saveUpstream(
+    grantId: string,
+    grant: Grant,
+    etag: string,
+    grantKey: CryptoKey,
+    tokens: UpstreamTokens,
+  ): Promise<void>;
+  revoke(token: string): Promise<void>;
+}
+
+async function exportGrantKey(key: CryptoKey): Promise<string> {
+  return base64url.encode(new Uint8Array(await crypto.subtle.exportKey("raw", key)));
+}
+
+async function importGrantKey(raw: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey(
+    "raw",
+    new Uint8Array(base64url.decode(raw)),
+    { name: "AES-GCM", length: 256 },
+    true,
+    ["encrypt", "decrypt"],
+  );
+}
+
+export function createGrantService(
+  config: Config,
+  deps: { store: Store; keyring: Keyring; now?: () => number },
+): GrantService {
+  const { store, keyring } = deps;
+  const now = deps.now ?? Date.now;
+  const nowSec = () => Math.floor(now() / 1000);
+
+  async function signAccessToken(
+    gid: string,
+    grant: Grant,
+    grantKey: CryptoKey,
+    scopes: string[],
+  ): Promise<string> {
+    const { kid, alg, privateKey } = (await keyring.load(now())).signing.current;
+    return new SignJWT({
+      tid: grant.tid,
+      oid: grant.oid,
+      name: grant.name,
+      preferred_username: grant.username,
+      client_id: grant.clientId,
+      scope: scopes.join(" "),
+      gid,
+      // The grant key: lets this token, and only a holder of it, open the grant's sealed Entra tokens.
+      gk: await exportGrantKey(grantKey),
+    })
+      .setProtectedHeader({ alg, kid, typ: "at+jwt" })
+      .setIssuer(config.publicUrl)
+      .setAudience(config.resource)
+      .setSubject(grant.oid)
+      .setIssuedAt(nowSec())
+      .setExpirationTime(nowSec() + ACCESS_TOKEN_TTL_SEC)
+      .setJti(randomToken(16))
+      .sign(privateKey);
+  }
+
+  async function issue(
+    gid: string,
+    grant: Grant,
+    grantKey: CryptoKey,
+    scopes: string[],
+  ): Promise<IssuedTokens> {
+    const refreshToken = randomToken(32);
+    const row: RefreshRow = {
+      gid,
+      wrappedKey: await wrapKey(grantKey, refreshToken),
+      clientId: grant.clientId,
+      scopes,
+    };
+    await store.put("refresh", await sha256b64url(refreshToken), row, {
+      ttlSec: REFRESH_TOKEN_TTL_SEC,
+      ifAbsent: true,
+    });
+    return {
+      access_token: await signAccessToken(gid, grant, grantKey, scopes),
+      token_type: "Bearer",
+      expires_in: ACCESS_TOKEN_TTL_SEC,
+      refresh_token: refreshToken,
+      scope: scopes.join(" "),
+    };
+  }
+
+  async function revokeGrant(gid: string) {
+    await store.delete("grant", gid);
+  }
+
+  async function loadGrant(gid: string) {
+    const g = await store.get<Grant>("grant", gid);
+    if (!g) throw new GrantError("The grant was revoked or has expired; sign in again");
+    return g;
+  }
+
+  return {
+    async create(p) {
+      const gid = randomToken(16);
+      const grantKey = await generateGrantKey();
+      const grant: Grant = {
+        tid: p.tid,
+        oid: p.oid,
+        name: p.name,
+        username: p.username,
+        clientId: p.clientId,
+        scopes: p.scopes,
+        upstream: await encryptJson(grantKey, p.upstream, gid),
+        createdAt: now(),
+      };
+      await store.put("grant", gid, grant, { ttlSec: GRANT_TTL_SEC, ifAbsent: true });
+      const code = randomToken(32);
+      const row: CodeRow = {
+        gid,
+        wrappedKey: await wrapKey(grantKey, code),
+        clientId: p.clientId,
+        scopes: p.scopes,
+        used: false,
+        ...p.code,
+      };
+      await store.put("code", await sha256b64url(code), row, { ttlSec: CODE_TTL_SEC, ifAbsent: true });
+      return { code };
+    },
+
+    async redeemCode(code, check) {
+      const id = await sha256b64url(code);
+      const entry = await store.get<CodeRow>("code", id);
+      if (!entry) throw new GrantError("The authorization code is invalid or has expired");
+      const row = entry.value;
+      if (row.used) {
+        // RFC 6749 §4.1.2: a code used twice SHOULD revoke the tokens issued from it.
+        await revokeGrant(row.gid);
+        throw new GrantError(
+          "The authorization code was already used; the tokens issued from it are revoked",
+          true,
+        );
+      }
+      await check(row);
+      try {
+        await store.put("code", id, { ...row, used: true }, { ttlSec: CODE_TTL_SEC, ifMatch: entry.etag });
+      } catch (err) {
+        if (err instanceof StoreConflictError) {
+          await revokeGrant(row.gid);
+          throw new GrantError(
+            "The authorization code was already used; the tokens issued from it are revoked",
+            true,
+          );
+        }
+        throw err;
+      }
+      const grant = await loadGrant(row.gid);
+      const grantKey = await unwrapKey(row.wrappedKey, code);
+      return issue(row.gid, grant.value, grantKey, row.scopes);
+    },
+
+    async refresh(refreshToken, clientId, scopes) {
+      const id = await sha256b64url(refreshToken);
+      const entry = await store.get<RefreshRow>("refresh", id);
+      if (!entry) throw new GrantError("The refresh token is invalid, expired or revoked");
+      const row = entry.value;
+      if (row.clientId !== clientId) throw new GrantError("The refresh token was issued to another client");
+      const grant = await loadGrant(row.gid);
+      const granted = scopes ?? row.scopes;
+      // RFC 6749 §6: a refresh may narrow the scope, never widen it.
+      const extra = granted.filter((s) => !row.scopes.includes(s));
+      if (extra.length) throw new GrantError(`The refresh token does not cover: ${extra.join(" ")}`);
+      if (row.successor) {
+        const next = await store.get<RefreshRow>("refresh", row.successor);
+        const successorUsed = !next || next.value.successor !== undefined;
+        const withinGrace =
+          row.rotatedAt !== undefined && now() - row.rotatedAt < REFRESH_RETRY_GRACE_SEC * 1000;
+        if (successorUsed || !withinGrace) {
+          // Reuse of a rotated refresh token: someone else may hold a copy. Revoke the whole grant.
+          await revokeGrant(row.gid);
+          throw new GrantError("The refresh token was already used; the grant is revoked", true);
+        }
+      }
+      const grantKey = await unwrapKey(row.wrappedKey, refreshToken);
+      const tokens = await issue(row.gid, grant.value, grantKey, granted);
+      try {
+        await store.put(
+          "refresh",
+          id,
+          {
+            ...row,
+            successor: row.successor ?? (await sha256b64url(tokens.refresh_token)),
+            rotatedAt: row.rotatedAt ?? now(),
+          },
+          // Kept for its whole life so that a late reuse is recognised, and revokes the grant.
+          { ttlSec: REFRESH_TOKEN_TTL_SEC, ifMatch: entry.etag },
+        );
+      } catch (err) {
+        if (!(err instanceof StoreConflictError)) throw err;
+        // Two refreshes with the same token at once (a client retry): both stay within the grace window.
+      }
+      return tokens;
+    },
+
+    async verifyAccessToken(token) {
+      // Keys another instance just rotated in are picked up by re-reading the ring (bounded by the keyring).
+      const keySet = async (header: { kid?: string }) => {
+        let keys = await keyring.load(now());
+        if (!keys.signing.all.some((k) => k.kid === header.kid))
+          keys = await keyring.load(now(), { refresh: true });
+        return createLocalJWKSet(keys.signing.jwks)(
+          header as Parameters<ReturnType<typeof createLocalJWKSet>>[0],
+        );
+      };
+      const { payload } = await jwtVerify(token, keySet, {
+        algorithms: ["ES256"],
+        issuer: config.publicUrl,
+        audience: config.resource,
+        typ: "at+jwt",
+        currentDate: new Date(now()),
+        clockTolerance: 30,
+        requiredClaims: ["exp", "gid", "gk", "oid", "tid"],
+      });
+      const gid = String(payload.gid);
+      const entry = await loadGrant(gid);
+      return {
+        grantId: gid,
+        grant: entry.value,
+        grantKey: await importGrantKey(String(payload.gk)),
+        scopes: String(payload.scope ?? "")
+          .split(" ")
+          .filter(Boolean),
+        exp: Number(payload.exp),
+        etag: entry.etag,
+      };
+    },
+
+    async openUpstream(gid, grant, grantKey) {
+      return decryptJson<UpstreamTokens>(grantKey, grant.upstream, gid);
+    },
+
+    async saveUpstream(gid, grant, etag, grantKey, tokens) {
+      const sealed = await encryptJson(grantKey, tokens, gid);
+      try {
+        await store.put(
+          "grant",
+          gid,
+          { ...grant, upstream: sealed },
+          { ttlSec: GRANT_TTL_SEC, ifMatch: etag },
+        );
+      } catch (err) {
+        // Another instance renewed it first; its tokens are as good as ours.
+        if (!(err instanceof StoreConflictError)) throw err;
+      }
+    },
+
+    async revoke(token) {
+      // RFC 7009 §2.2: answer the same whether or not the token was valid.
+      const refresh = await store.get<RefreshRow>("refresh", await sha256b64url(token));
+      if (refresh) {
+        await revokeGrant(refresh.value.gid);
+        await store.delete("refresh", await sha256b64url(token));
+        return;
+      }
+      try {
+        const { grantId } = await this.verifyAccessToken(token);
+        await revokeGrant(grantId);
+      } catch {
+        // not ours, expired, or already revoked: nothing to do
+      }
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * The authorization server (proxy mode) mounted on the app: metadata, keys, registration, authorize,
+ * consent, the Entra callback, token and revocation.
+ *
+ * @module
+ */
+import type { Hono } from "hono";
+import { cors } from "hono/cors";
+import { mountAuthorize } from "./authorize.ts";
+import { mountCallback } from "./callback.ts";
+import type { AsContext } from "./context.ts";
+import { authorizationServerMetadata, OAUTH_PATHS } from "./metadata.ts";
+import { mountRegister } from "./register.ts";
+import { mountTokenEndpoints } from "./token-endpoint.ts";
+
+export function mountAuthorizationServer(app: Hono, as: AsContext): void {
+  // Browser-based clients call these cross-origin; none of them uses cookies, so any origin may.
+  const open = cors({
+    origin: "*",
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: ["Content-Type", "Authorization"],
+    maxAge: 86400,
+  });
+  for (const path of [
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+    OAUTH_PATHS.jwks,
+    OAUTH_PATHS.token,
+    OAUTH_PATHS.register,
+    OAUTH_PATHS.revoke,
+  ]) {
+    app.use(path, open);
+  }
+  const metadata = authorizationServerMetadata(as.config);
+  app.get("/.well-known/oauth-authorization-server", (c) => c.json(metadata));
+  app.get("/.well-known/openid-configuration", (c) => c.json(metadata));
+  app.get(OAUTH_PATHS.jwks, async (c) =>
+    c.json((await as.keyring.load(as.now())).signing.jwks, 200, { "Cache-Control": "max-age=300" }),
+  );
+  mountRegister(app, as);
+  mountAuthorize(app, as);
+  mountCallback(app, as);
+  mountTokenEndpoints(app, as);
+}

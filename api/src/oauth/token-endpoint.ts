@@ -1,0 +1,134 @@
+/**
+ * `/token` (authorization_code with PKCE, refresh_token with rotation) and `/revoke` (RFC 7009).
+ * Every answer carries `Cache-Control: no-store` (RFC 6749 §5.1).
+ *
+ * @module
+ */
+import type { Context, Hono } from "hono";
+import { s256, sameSecret } from "./authorize.ts";
+import { type AsContext, oauthJsonError } from "./context.ts";
+import { GrantError } from "./grants.ts";
+import { OAUTH_PATHS } from "./metadata.ts";
+
+const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+export function mountTokenEndpoints(app: Hono, as: AsContext): void {
+  const { config } = as;
+
+  app.post(OAUTH_PATHS.token, async (c) => {
+    const form = await readForm(c);
+    if (!form)
+      return oauthJsonError(
+        c,
+        400,
+        "invalid_request",
+        "Send the token request as application/x-www-form-urlencoded.",
+      );
+    const clientId = form.client_id ?? basicClientId(c.req.header("authorization"));
+    if (!clientId)
+      return oauthJsonError(
+        c,
+        401,
+        "invalid_client",
+        "client_id is required (public clients authenticate with PKCE, not a secret).",
+      );
+    if (form.client_secret)
+      return oauthJsonError(
+        c,
+        401,
+        "invalid_client",
+        "This server's clients are public: send no client_secret.",
+      );
+    // RFC 8707 §2.2: tokens are only for this server's MCP endpoint.
+    if (form.resource !== undefined && form.resource !== config.resource) {
+      return oauthJsonError(
+        c,
+        400,
+        "invalid_target",
+        `This server issues tokens only for ${config.resource}.`,
+      );
+    }
+    try {
+      switch (form.grant_type) {
+        case "authorization_code": {
+          if (!form.code) return oauthJsonError(c, 400, "invalid_request", "code is required.");
+          if (!form.code_verifier || !VERIFIER.test(form.code_verifier)) {
+            return oauthJsonError(
+              c,
+              400,
+              "invalid_request",
+              "A PKCE code_verifier (43-128 characters) is required.",
+            );
+          }
+          const tokens = await as.grants.redeemCode(form.code, async (row) => {
+            if (row.clientId !== clientId) throw new GrantError("The code was issued to another client.");
+            if (form.redirect_uri !== row.redirectUri)
+              throw new GrantError("redirect_uri does not match the authorization request.");
+            if (!(await sameSecret(await s256(form.code_verifier), row.codeChallenge))) {
+              throw new GrantError("The code_verifier does not match the code_challenge.");
+            }
+            if (row.resource !== undefined && form.resource !== undefined && form.resource !== row.resource) {
+              throw new GrantError("resource does not match the authorization request.");
+            }
+          });
+          return c.json(tokens, 200, NO_STORE);
+        }
+        case "refresh_token": {
+          if (!form.refresh_token)
+            return oauthJsonError(c, 400, "invalid_request", "refresh_token is required.");
+          const scopes = form.scope ? form.scope.split(" ").filter(Boolean) : undefined;
+          const tokens = await as.grants.refresh(form.refresh_token, clientId, scopes);
+          return c.json(tokens, 200, NO_STORE);
+        }
+        default:
+          return oauthJsonError(
+            c,
+            400,
+            "unsupported_grant_type",
+            "Supported grant types: authorization_code, refresh_token.",
+          );
+      }
+    } catch (err) {
+      if (err instanceof GrantError) {
+        as.logger.warn("token refused", {
+          client: clientId,
+          grant_type: form.grant_type,
+          reason: err.message,
+          revoked: err.revokedGrant,
+        });
+        return oauthJsonError(c, 400, "invalid_grant", err.message);
+      }
+      throw err;
+    }
+  });
+
+  app.post(OAUTH_PATHS.revoke, async (c) => {
+    const form = await readForm(c);
+    if (!form?.token) return oauthJsonError(c, 400, "invalid_request", "token is required.");
+    await as.grants.revoke(form.token);
+    // RFC 7009 §2.2: 200 whether or not the token existed.
+    return c.body(null, 200, NO_STORE);
+  });
+}
+
+const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };
+
+async function readForm(c: Context): Promise<Record<string, string> | undefined> {
+  const type = c.req.header("content-type") ?? "";
+  if (!type.startsWith("application/x-www-form-urlencoded")) return undefined;
+  const params = new URLSearchParams(await c.req.text());
+  const out: Record<string, string> = {};
+  for (const [k, v] of params) out[k] = v;
+  return out;
+}
+
+/** Some clients send a public client's id as HTTP Basic with an empty password. */
+function basicClientId(header: string | undefined): string | undefined {
+  if (!header?.startsWith("Basic ")) return undefined;
+  try {
+    const [id] = atob(header.slice(6)).split(":");
+    return decodeURIComponent(id) || undefined;
+  } catch {
+    return undefined;
+  }
+}
