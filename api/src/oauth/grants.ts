@@ -109,9 +109,7 @@ export interface GrantService {
     }) => Promise<void>,
   ): Promise<IssuedTokens>;
   refresh(refreshToken: string, clientId: string, scopes?: string[]): Promise<IssuedTokens>;
-  verifyAccessToken(
-    token: string,
-  ): Promise<{
+  verifyAccessToken(token: string): Promise<{
     grantId: string;
     grant: Grant;
     grantKey: CryptoKey;
