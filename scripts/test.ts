@@ -1,6 +1,10 @@
 // `npm test`: type-check, lint, then every test file under the node test runner.
 // The runner's own summary is the last thing printed, so CI can read it.
 import { spawnSync } from "node:child_process";
+import { ensureTrustedCa } from "./lib/trust.ts";
+
+// Tests talk HTTPS to the local Entra emulator: every test process trusts its CA from the start.
+await ensureTrustedCa();
 
 const steps: Array<[string, string[]]> = [
   ["tsc", ["-p", "tsconfig.json"]],
@@ -16,7 +20,9 @@ for (const [cmd, args] of steps) {
 }
 
 const patterns = process.argv.slice(2);
-const files = patterns.length ? patterns : ["api/**/*.test.ts", "emulator/**/*.test.ts", "tests/**/*.test.ts"];
+const files = patterns.length
+  ? patterns
+  : ["api/**/*.test.ts", "emulator/**/*.test.ts", "tests/**/*.test.ts"];
 const r = spawnSync(
   process.execPath,
   ["--test", "--test-concurrency=2", "--test-timeout=180000", "--test-reporter=spec", ...files],

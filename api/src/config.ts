@@ -75,7 +75,7 @@ export const SETTINGS: readonly Setting[] = [
   {
     name: "AUTH_MODE",
     required: false,
-    default: "entra",
+    default: "proxy",
     description: "`proxy` or `entra` (see Auth modes).",
   },
   {
@@ -215,7 +215,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     return value.replace(/\/+$/, "");
   };
 
-  const authModeRaw = get("AUTH_MODE") ?? "entra";
+  const authModeRaw = get("AUTH_MODE") ?? "proxy";
   if (authModeRaw !== "entra" && authModeRaw !== "proxy") {
     problems.push(`AUTH_MODE must be "proxy" or "entra", got "${authModeRaw}"`);
   }

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { ConfigError, loadConfig, SETTINGS } from "../../api/src/config.ts";
 
 const base = {
+  STORAGE_TABLE_ENDPOINT: "https://stmcp.table.core.windows.net",
   PUBLIC_URL: "https://mcp.contoso.com",
   ENTRA_TENANT_ID: "3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
   ENTRA_CLIENT_ID: "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
@@ -27,6 +28,25 @@ describe("config", () => {
     assert.equal(c.entra.appIdUri, `api://${base.ENTRA_CLIENT_ID}`);
     assert.deepEqual(c.entra.allowedTenants, [base.ENTRA_TENANT_ID]);
     assert.equal(c.graph.baseUrl, "https://graph.microsoft.com/v1.0");
+    assert.equal(c.authMode, "proxy");
+  });
+
+  it("needs a table endpoint in proxy mode only", () => {
+    const { STORAGE_TABLE_ENDPOINT: _omit, ...rest } = base;
+    assert.match(problems(rest)[0], /STORAGE_TABLE_ENDPOINT is required when AUTH_MODE=proxy/);
+    assert.equal(loadConfig({ ...rest, AUTH_MODE: "entra" }).authMode, "entra");
+  });
+
+  it("parses pre-registered clients and refuses malformed ones", () => {
+    const c = loadConfig({
+      ...base,
+      OAUTH_CLIENTS: '[{"client_id":"app","redirect_uris":["https://app.example/cb"]}]',
+    });
+    assert.deepEqual(c.oauth.preregisteredClients, [
+      { client_id: "app", client_name: undefined, redirect_uris: ["https://app.example/cb"] },
+    ]);
+    assert.match(problems({ ...base, OAUTH_CLIENTS: '{"client_id":"app"}' })[0], /OAUTH_CLIENTS/);
+    assert.match(problems({ ...base, OAUTH_CLIENTS: '[{"client_id":"app"}]' })[0], /redirect_uris/);
   });
 
   it("names every missing required variable at once", () => {

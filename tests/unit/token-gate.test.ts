@@ -16,6 +16,7 @@ const API = "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6";
 const ISSUER = `https://login.microsoftonline.com/${TENANT}/v2.0`;
 const ORIGIN = "http://127.0.0.1:7071";
 const config = loadConfig({
+  AUTH_MODE: "entra",
   PUBLIC_URL: ORIGIN,
   ENTRA_TENANT_ID: TENANT,
   ENTRA_CLIENT_ID: API,
