@@ -23,8 +23,8 @@ export class CookieJar {
       const i = pair.indexOf("=");
       const name = pair.slice(0, i).trim();
       const value = pair.slice(i + 1).trim();
-      let jar = this.jars.get(url.origin);
-      if (!jar) this.jars.set(url.origin, (jar = new Map()));
+      const jar = this.jars.get(url.origin) ?? new Map<string, string>();
+      this.jars.set(url.origin, jar);
       if (attrs.some((a) => /max-age=0\b/i.test(a.trim())) || value === "") jar.delete(name);
       else jar.set(name, value);
     }

@@ -96,7 +96,11 @@ export function createUpstreamClient(
       throw new UpstreamError(res.status, "invalid_response", "the token endpoint did not answer JSON");
     }
     if (!res.ok || typeof json.access_token !== "string") {
-      throw new UpstreamError(res.status, String(json.error ?? "invalid_response"), String(json.error_description ?? ""));
+      throw new UpstreamError(
+        res.status,
+        String(json.error ?? "invalid_response"),
+        String(json.error_description ?? ""),
+      );
     }
     return {
       accessToken: json.access_token,

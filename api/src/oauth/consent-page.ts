@@ -24,7 +24,8 @@ export interface ConsentView {
 
 export function renderConsentPage(v: ConsentView): string {
   const redirect = new URL(v.redirectUri);
-  const redirectHost = redirect.protocol === "http:" || redirect.protocol === "https:" ? redirect.host : redirect.protocol;
+  const redirectHost =
+    redirect.protocol === "http:" || redirect.protocol === "https:" ? redirect.host : redirect.protocol;
   const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(redirect.hostname);
   const who =
     v.clientKind === "cimd"

@@ -36,7 +36,9 @@ export function signedCookies(opts: { secure: boolean; hmacKey: () => Promise<Cr
     b64url(new Uint8Array(await crypto.subtle.sign("HMAC", await opts.hmacKey(), enc.encode(`${payload}`))));
   return {
     async set(c, name, value, maxAgeSec) {
-      const payload = b64url(enc.encode(JSON.stringify({ ...value, exp: Math.floor(Date.now() / 1000) + maxAgeSec })));
+      const payload = b64url(
+        enc.encode(JSON.stringify({ ...value, exp: Math.floor(Date.now() / 1000) + maxAgeSec })),
+      );
       // The MAC covers the cookie name too, so one cookie's value can't be replayed as another.
       setCookie(c, fullName(name), `${payload}.${await mac(`${name}.${payload}`)}`, {
         path: "/",
@@ -67,7 +69,13 @@ export function signedCookies(opts: { secure: boolean; hmacKey: () => Promise<Cr
       }
     },
     clear(c, name) {
-      setCookie(c, fullName(name), "", { path: "/", maxAge: 0, secure: opts.secure, httpOnly: true, sameSite: "Lax" });
+      setCookie(c, fullName(name), "", {
+        path: "/",
+        maxAge: 0,
+        secure: opts.secure,
+        httpOnly: true,
+        sameSite: "Lax",
+      });
     },
   };
 }
