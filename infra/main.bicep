@@ -49,6 +49,9 @@ param allowedOrigins string = ''
 @minValue(1024)
 param maxBodyBytes int = 1048576
 
+@description('Pre-registered proxy-mode clients as a JSON array of {client_id, client_name, redirect_uris}.')
+param oauthClients string = '[]'
+
 @description('Memory of each Function App instance, in MB.')
 @allowed([
   512
@@ -214,6 +217,7 @@ module api './app/api.bicep' = {
     maxBodyBytes: maxBodyBytes
     storageTableEndpoint: storage.outputs.tableEndpoint
     storageTableName: proxyStateTableName
+    oauthClients: oauthClients
   }
   // The Function App starts pulling its package and writing host state as soon as it exists.
   dependsOn: [

@@ -78,6 +78,9 @@ param storageTableEndpoint string
 @description('STORAGE_TABLE_NAME: the table that holds proxy-mode state.')
 param storageTableName string = 'mcpstate'
 
+@description('OAUTH_CLIENTS: pre-registered proxy-mode clients, as a JSON array.')
+param oauthClients string = '[]'
+
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' existing = {
   name: storageAccountName
 }
@@ -171,6 +174,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     MAX_BODY_BYTES: string(maxBodyBytes)
     STORAGE_TABLE_ENDPOINT: storageTableEndpoint
     STORAGE_TABLE_NAME: storageTableName
+    OAUTH_CLIENTS: oauthClients
+    // Loopback client ID metadata documents are for local testing only; never in Azure.
+    CIMD_ALLOW_LOOPBACK_HTTP: 'false'
   }
 }
 
