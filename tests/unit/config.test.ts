@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { ConfigError, loadConfig, SETTINGS } from "../../api/src/config.ts";
 
@@ -74,6 +75,16 @@ describe("config", () => {
   it("allows plain http only on loopback, for local runs", () => {
     const c = loadConfig({ ...base, PUBLIC_URL: "http://127.0.0.1:7071/" });
     assert.equal(c.resource, "http://127.0.0.1:7071/api/mcp");
+  });
+
+  it("every setting is documented in the README's configuration table, with its default", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    for (const s of SETTINGS) {
+      const row = readme.split("\n").find((l) => l.startsWith(`| \`${s.name}\` |`));
+      assert.ok(row, `README has no configuration row for ${s.name}`);
+      if (s.default && !s.default.startsWith("("))
+        assert.ok(row.includes(s.default), `README row for ${s.name} lacks its default ${s.default}`);
+    }
   });
 
   it("has no setting that holds a secret", () => {
