@@ -214,6 +214,19 @@ export function mountGraph(app: Hono, state: State): void {
     if (delay) await sleep(delay);
     const fault = state.faults.graph.shift();
     if (fault) {
+      if (fault.status === 401) {
+        return graphError(
+          state,
+          ids,
+          401,
+          "InvalidAuthenticationToken",
+          "Lifetime validation failed, the token is expired.",
+          {
+            "WWW-Authenticate":
+              'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"',
+          },
+        );
+      }
       if (fault.status === 429) {
         return graphError(state, ids, 429, "TooManyRequests", "", {
           "Retry-After": String(fault.retryAfter ?? 2),

@@ -52,7 +52,11 @@ export interface PendingAuthorization {
   oid?: string;
 }
 
-export type GraphFault = { status: 429; retryAfter?: number } | { status: 500 | 502 | 503 | 504 };
+export type GraphFault =
+  | { status: 429; retryAfter?: number }
+  | { status: 500 | 502 | 503 | 504 }
+  /** The token was refused as if it had expired or been revoked (Graph's `InvalidAuthenticationToken`). */
+  | { status: 401 };
 
 export const KNOWN_COUNTS = [
   "discovery",

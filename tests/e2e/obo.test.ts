@@ -173,6 +173,15 @@ describe("On-Behalf-Of Microsoft Graph in Entra-direct mode", () => {
     assertIsUser(toolJson(await call(adeleToken, "get_graph_user_details")), adele);
   });
 
+  test("Graph refusing a cached token (401): the server drops it, exchanges once more, and the call succeeds", async () => {
+    stack.emulator.resetCounts();
+    stack.emulator.faults.failNextGraph({ status: 401 });
+    assertIsUser(toolJson(await call(adeleToken, "get_graph_user_details")), adele);
+    const counts = stack.emulator.counts();
+    assert.equal(counts["token.obo"], 1, "the refused Graph token was replaced by one new exchange");
+    assert.equal(counts["graph.me"], 2, "one refused call, one retried call");
+  });
+
   test("get_my_photo: a JPEG as MCP image content for Adele, a plain answer for Alex who has none", async () => {
     const photo = await call(adeleToken, "get_my_photo");
     assert.ok(!photo.isError, JSON.stringify(photo));
