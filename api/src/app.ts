@@ -14,7 +14,12 @@ import { createEntraKeySet, createEntraVerifier, type TokenVerifier } from "./au
 import { type AuthVariables, PRM_PATH, protectedResourceMetadata, requireBearer } from "./auth/gate.ts";
 import { createProxyVerifier } from "./auth/proxy-verifier.ts";
 import type { Config } from "./config.ts";
-import { createAssertionProvider, createOboProvider, type GraphTokenProvider } from "./entra/obo.ts";
+import {
+  consentUrl,
+  createAssertionProvider,
+  createOboProvider,
+  type GraphTokenProvider,
+} from "./entra/obo.ts";
 import { createUpstreamClient } from "./entra/upstream.ts";
 import { escapeHtml } from "./html.ts";
 import { consoleLogger, type Logger } from "./log.ts";
@@ -22,6 +27,7 @@ import { createMcp } from "./mcp/server.ts";
 import type { ToolDefinition } from "./mcp/tool.ts";
 import { type CimdResolverOptions, createCimdResolver } from "./oauth/cimd.ts";
 import { createClientRegistry } from "./oauth/clients.ts";
+import { pageSecurityHeaders } from "./oauth/consent-page.ts";
 import { signedCookies } from "./oauth/cookies.ts";
 import { createGrantService } from "./oauth/grants.ts";
 import { createRegistrationRateLimiter } from "./oauth/rate-limit.ts";
@@ -131,8 +137,19 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
   app.get(`${PRM_PATH}${MCP_PATH}`, (c) => c.json(prm()));
   app.get(PRM_PATH, (c) => c.json(prm()));
 
+  // Liveness plus the public facts the landing page shows (all of them are in the metadata or the
+  // Entra sign-in URLs anyway): the mode, the MCP endpoint, where clients sign in, the consent link.
   app.get("/api/health", publicCors, (c) =>
-    c.json({ status: "ok", authMode: config.authMode, resource: config.resource }),
+    c.json({
+      status: "ok",
+      authMode: config.authMode,
+      resource: config.resource,
+      authorizationServer,
+      scopes: prm().scopes_supported,
+      tenantId: config.entra.tenantId,
+      clientId: config.entra.clientId,
+      consentUrl: consentUrl(config),
+    }),
   );
 
   // The page Entra returns to after a user grants the server's Graph permission (see the consent link).
@@ -141,10 +158,16 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
     const html = error
       ? page(
           "Consent not granted",
-          `<p>Entra ID answered <code>${escapeHtml(error)}</code>. You can close this window and try again.</p>`,
+          `<p>Microsoft Entra ID answered <code>${escapeHtml(error)}</code>.</p>
+<p>Tools that read Microsoft Graph will keep asking for consent. Try the link again, or ask an
+administrator to grant consent for your organisation. You can close this window.</p>`,
         )
-      : page("Consent granted", "<p>Thank you. You can close this window and call the tool again.</p>");
-    return c.html(html, error ? 400 : 200);
+      : page(
+          "Consent granted",
+          `<p class="ok"><strong>This server can now read your Microsoft Graph profile on your behalf.</strong></p>
+<p>Close this window and call the tool again: your MCP client does not need to reconnect.</p>`,
+        );
+    return c.html(html, error ? 400 : 200, pageSecurityHeaders([]));
   });
 
   // The MCP endpoint: DNS-rebinding guards first, then size, CORS, the token gate, then the SDK.

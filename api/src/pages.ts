@@ -1,34 +1,39 @@
 /**
- * Server-rendered pages (consent, errors) in the landing page's look. Callers escape their content.
+ * Server-rendered pages (consent, errors) in the landing page's look: the same CSS (`theme.ts`, from
+ * `app/base.css`), header and card, light and dark. Inline styles only and no script, so the pages'
+ * CSP (`default-src 'none'; style-src 'unsafe-inline'`) stays strict. Callers escape the body.
  *
  * @module
  */
+import { escapeHtml } from "./html.ts";
+import { BASE_CSS } from "./theme.ts";
+
+/** The brand mark, also in app/index.html: colours from classes (no `style` attribute), so any CSP takes it. */
+export const BRAND_MARK = `<svg viewBox="0 0 32 32" aria-hidden="true" focusable="false"><rect class="mark-bg" width="32" height="32" rx="8"/><path class="mark-fg" d="M9 22V10l7 7 7-7v12" fill="none" stroke-width="2.6" stroke-linecap="round" stroke-linejoin="round"/></svg>`;
+
 export function page(title: string, bodyHtml: string): string {
+  const t = escapeHtml(title);
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
+<meta name="color-scheme" content="light dark">
+<meta name="referrer" content="no-referrer">
+<title>${t} · Entra MCP server</title>
+<link rel="icon" href="data:,">
 <style>
-:root { color-scheme: light dark; --bg: #f6f7f9; --fg: #1b1f24; --card: #fff; --muted: #57606a; --accent: #0b5cad; }
-@media (prefers-color-scheme: dark) { :root { --bg: #0d1117; --fg: #e6edf3; --card: #161b22; --muted: #9da7b3; --accent: #58a6ff; } }
-body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; background: var(--bg); color: var(--fg); }
-main { max-width: 36rem; margin: 3rem auto; padding: 2rem; background: var(--card); border-radius: 12px; }
-h1 { font-size: 1.4rem; margin-top: 0; }
-code { font-family: ui-monospace, monospace; }
-.muted { color: var(--muted); }
-.warn { color: #b35900; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .5rem 1rem; }
-dl.facts dt { font-weight: 600; }
-dl.facts dd { margin: 0; overflow-wrap: anywhere; }
-dl.facts ul { margin: 0; padding-left: 1.2rem; }
-.actions { display: flex; gap: .75rem; margin-top: 1.5rem; }
-button { font: inherit; padding: .6rem 1.4rem; border-radius: 8px; border: 1px solid var(--muted); background: transparent; color: var(--fg); cursor: pointer; }
-button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
-button:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+${BASE_CSS}
+.card h1 { font-size: 1.5rem; }
+.card > p:last-child, .card form:last-child .actions { margin-bottom: 0; }
+.client-name { overflow-wrap: anywhere; }
 </style>
 </head>
-<body><main><h1>${title}</h1>${bodyHtml}</main></body>
+<body>
+<header class="site-header"><div class="wrap header-row"><span class="brand">${BRAND_MARK}Entra MCP server</span></div></header>
+<main class="wrap"><div class="card narrow"><h1>${t}</h1>
+${bodyHtml}
+</div></main>
+</body>
 </html>`;
 }

@@ -76,11 +76,25 @@ describe("api/src/hosts/functions.ts", () => {
 
     const health = await call("GET", "/api/health");
     assert.equal(health.status, 200);
-    assert.deepEqual(await health.json(), {
+    const healthBody = (await health.json()) as Record<string, unknown>;
+    const consent = new URL(String(healthBody.consentUrl));
+    assert.deepEqual(healthBody, {
       status: "ok",
       authMode: "entra",
       resource: `${ENV.PUBLIC_URL}/api/mcp`,
+      authorizationServer: `https://login.microsoftonline.com/${ENV.ENTRA_TENANT_ID}/v2.0`,
+      scopes: [`api://${ENV.ENTRA_CLIENT_ID}/user_impersonation`],
+      tenantId: ENV.ENTRA_TENANT_ID,
+      clientId: ENV.ENTRA_CLIENT_ID,
+      consentUrl: consent.href,
     });
+    // The landing page's consent link: the user grants the server's Graph permission in Entra.
+    assert.equal(
+      consent.origin + consent.pathname,
+      `https://login.microsoftonline.com/${ENV.ENTRA_TENANT_ID}/oauth2/v2.0/authorize`,
+    );
+    assert.equal(consent.searchParams.get("client_id"), ENV.ENTRA_CLIENT_ID);
+    assert.equal(consent.searchParams.get("redirect_uri"), `${ENV.PUBLIC_URL}/oauth/consent-complete`);
 
     // Paths outside /api belong to the app too (routePrefix ""): Protected Resource Metadata.
     const prm = await call("GET", "/.well-known/oauth-protected-resource/api/mcp");

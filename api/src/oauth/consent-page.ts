@@ -48,8 +48,8 @@ export function renderConsentPage(v: ConsentView): string {
   <input type="hidden" name="request_id" value="${escapeHtml(v.requestId)}">
   <input type="hidden" name="csrf_token" value="${escapeHtml(v.csrf)}">
   <div class="actions">
-    <button type="submit" name="decision" value="approve" class="primary">Approve</button>
-    <button type="submit" name="decision" value="deny">Deny</button>
+    <button type="submit" name="decision" value="approve" class="button primary">Approve</button>
+    <button type="submit" name="decision" value="deny" class="button">Deny</button>
   </div>
 </form>`,
   );
