@@ -67,6 +67,8 @@ interface RefreshRow {
   scopes: string[];
   successor?: string;
   rotatedAt?: number;
+  /** Replaced by the answer to a retry of its predecessor: presenting it is a replay. */
+  superseded?: boolean;
 }
 
 export interface IssuedTokens {
@@ -286,28 +288,46 @@ export function createGrantService(
       // RFC 6749 §6: a refresh may narrow the scope, never widen it.
       const extra = granted.filter((s) => !row.scopes.includes(s));
       if (extra.length) throw new GrantError(`The refresh token does not cover: ${extra.join(" ")}`);
+      if (row.superseded) {
+        // The client went on with the retry's answer; whoever presents this one holds a copy.
+        await revokeGrant(row.gid);
+        throw new GrantError("The refresh token was already used; the grant is revoked", true);
+      }
+      let replaced: { value: RefreshRow; etag: string } | undefined;
       if (row.successor) {
         const next = await store.get<RefreshRow>("refresh", row.successor);
-        const successorUsed = !next || next.value.successor !== undefined;
         const withinGrace =
           row.rotatedAt !== undefined && now() - row.rotatedAt < REFRESH_RETRY_GRACE_SEC * 1000;
-        if (successorUsed || !withinGrace) {
+        // The successor was used (it has a successor of its own), revoked, or replaced: not a retry.
+        if (!next || next.value.successor !== undefined || next.value.superseded || !withinGrace) {
           // Reuse of a rotated refresh token: someone else may hold a copy. Revoke the whole grant.
           await revokeGrant(row.gid);
           throw new GrantError("The refresh token was already used; the grant is revoked", true);
         }
+        replaced = next;
       }
       const grantKey = await unwrapKey(row.wrappedKey, refreshToken);
       const tokens = await issue(row.gid, grant.value, grantKey, granted);
+      const successor = await sha256b64url(tokens.refresh_token);
+      if (replaced && row.successor) {
+        // An immediate retry: its answer replaces the successor issued before, so only one chain lives
+        // on. The replaced token, if it ever shows up, is a replay (RFC 9700 §4.14.2).
+        await store
+          .put(
+            "refresh",
+            row.successor,
+            { ...replaced.value, superseded: true },
+            { ttlSec: REFRESH_TOKEN_TTL_SEC, ifMatch: replaced.etag },
+          )
+          .catch((err) => {
+            if (!(err instanceof StoreConflictError)) throw err;
+          });
+      }
       try {
         await store.put(
           "refresh",
           id,
-          {
-            ...row,
-            successor: row.successor ?? (await sha256b64url(tokens.refresh_token)),
-            rotatedAt: row.rotatedAt ?? now(),
-          },
+          { ...row, successor, rotatedAt: row.rotatedAt ?? now() },
           // Kept for its whole life so that a late reuse is recognised, and revokes the grant.
           { ttlSec: REFRESH_TOKEN_TTL_SEC, ifMatch: entry.etag },
         );

@@ -1,0 +1,286 @@
+/**
+ * Conformance of `/token` and `/revoke`, black box over HTTP: PKCE and code binding (RFC 7636 §4.6,
+ * RFC 6749 §4.1.3, OAuth 2.1 §4.1.3), single-use codes with revocation on replay (RFC 6749 §4.1.2),
+ * RFC 8707 targets, refresh-token rotation and reuse detection (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2),
+ * scope narrowing (RFC 6749 §6), revocation (RFC 7009), and what the table holds (token storage).
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { azuriteTableClient } from "../../api/src/store/azurite.ts";
+import { type Stack, startStack } from "../../scripts/lib/stack.ts";
+import {
+  assertRejected,
+  assertServing,
+  assertWorks,
+  authorize,
+  type Client,
+  CookieJar,
+  codeRequest,
+  expectOAuthError,
+  pkce,
+  refresh,
+  registerClient,
+  SCOPE,
+  signInTokens,
+  type Tokens,
+  tokenRaw,
+} from "./helpers.ts";
+
+let stack: Stack;
+let client: Client;
+let otherClient: Client;
+/** One browser for the whole file: consent is given once per client, later sign-ins go straight to Entra. */
+const jar = new CookieJar();
+/** A grant that must survive every failed request in this file. */
+let bystander: Tokens;
+
+before(async () => {
+  stack = await startStack({ authMode: "proxy" });
+  client = await registerClient(stack);
+  otherClient = await registerClient(stack, { client_name: "Other client" });
+  bystander = await signInTokens(stack, client, { jar });
+});
+after(async () => {
+  await stack?.stop();
+});
+
+/** Nothing else broke: the server answers and the bystander's grant still works. */
+async function intact() {
+  await assertServing(stack);
+  await assertWorks(stack, bystander.access_token);
+}
+
+/** A fresh code for `client` and its PKCE verifier. */
+async function freshCode(c = client) {
+  const p = pkce();
+  const back = await authorize(stack, { client: c, pkce: p, jar });
+  const code = back.searchParams.get("code");
+  assert.ok(code, back.toString());
+  return { code, verifier: p.verifier };
+}
+
+describe("/token authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6, OAuth 2.1 §4.1.3)", () => {
+  it("wrong code_verifier → invalid_grant (RFC 7636 §4.6)", async () => {
+    const { code } = await freshCode();
+    const res = await tokenRaw(stack, codeRequest(stack, client, code, pkce().verifier));
+    await expectOAuthError(res, 400, "invalid_grant");
+    await intact();
+  });
+
+  it("missing code_verifier → invalid_request (OAuth 2.1 §4.1.3)", async () => {
+    const { code } = await freshCode();
+    const res = await tokenRaw(stack, { ...codeRequest(stack, client, code, ""), code_verifier: undefined });
+    await expectOAuthError(res, 400, "invalid_request");
+    await intact();
+  });
+
+  it("wrong redirect_uri → invalid_grant (RFC 6749 §4.1.3)", async () => {
+    const { code, verifier } = await freshCode();
+    const res = await tokenRaw(stack, {
+      ...codeRequest(stack, client, code, verifier),
+      redirect_uri: "http://127.0.0.1:53682/other",
+    });
+    await expectOAuthError(res, 400, "invalid_grant");
+    await intact();
+  });
+
+  it("code redeemed by another client → invalid_grant (RFC 6749 §4.1.3)", async () => {
+    const { code, verifier } = await freshCode();
+    const res = await tokenRaw(stack, {
+      ...codeRequest(stack, client, code, verifier),
+      client_id: otherClient.client_id,
+    });
+    await expectOAuthError(res, 400, "invalid_grant");
+    await intact();
+  });
+
+  it("code replay → invalid_grant, and the tokens of the first redemption are revoked (RFC 6749 §4.1.2)", async () => {
+    const { code, verifier } = await freshCode();
+    const first = await tokenRaw(stack, codeRequest(stack, client, code, verifier));
+    assert.equal(first.status, 200);
+    const tokens = (await first.json()) as Tokens;
+    await assertWorks(stack, tokens.access_token);
+    const replay = await tokenRaw(stack, codeRequest(stack, client, code, verifier));
+    await expectOAuthError(replay, 400, "invalid_grant");
+    await assertRejected(stack, tokens.access_token);
+    await expectOAuthError(await refresh(stack, client, tokens.refresh_token), 400, "invalid_grant");
+    await intact();
+  });
+
+  it("wrong resource → invalid_target (RFC 8707 §2.2)", async () => {
+    const { code, verifier } = await freshCode();
+    const res = await tokenRaw(stack, {
+      ...codeRequest(stack, client, code, verifier),
+      resource: "https://other.example/api/mcp",
+    });
+    await expectOAuthError(res, 400, "invalid_target");
+    await intact();
+  });
+
+  it("Cache-Control: no-store on success and on errors (RFC 6749 §5.1, §5.2)", async () => {
+    const { code, verifier } = await freshCode();
+    const ok = await tokenRaw(stack, codeRequest(stack, client, code, verifier));
+    assert.equal(ok.status, 200);
+    assert.match(ok.headers.get("cache-control") ?? "", /no-store/);
+    const body = (await ok.json()) as Tokens;
+    assert.equal(body.token_type, "Bearer");
+    assert.ok(body.expires_in > 0);
+    const err = await tokenRaw(stack, codeRequest(stack, client, "no-such-code", verifier));
+    await expectOAuthError(err, 400, "invalid_grant");
+  });
+
+  it("unsupported grant type → unsupported_grant_type (RFC 6749 §5.2)", async () => {
+    for (const grant of ["password", "client_credentials"]) {
+      const res = await tokenRaw(stack, {
+        grant_type: grant,
+        client_id: client.client_id,
+        username: "a",
+        password: "b",
+      });
+      await expectOAuthError(res, 400, "unsupported_grant_type");
+    }
+    await intact();
+  });
+});
+
+describe("refresh tokens (OAuth 2.1 §4.3.1 rotation, RFC 9700 §4.14.2 reuse detection, RFC 6749 §6 scope)", () => {
+  it("rotation: a new refresh token each time; the old one works only as an immediate retry while its successor is unused", async () => {
+    const t0 = await signInTokens(stack, client, { jar });
+    const r1 = await refresh(stack, client, t0.refresh_token);
+    assert.equal(r1.status, 200);
+    assert.match(r1.headers.get("cache-control") ?? "", /no-store/);
+    const t1 = (await r1.json()) as Tokens;
+    assert.notEqual(t1.refresh_token, t0.refresh_token);
+    assert.notEqual(t1.access_token, t0.access_token);
+    await assertWorks(stack, t1.access_token);
+    // Lost response: the client retries with the old token while its successor is unused.
+    const retry = await refresh(stack, client, t0.refresh_token);
+    assert.equal(retry.status, 200, await retry.clone().text());
+    const t1b = (await retry.json()) as Tokens;
+    assert.ok(![t0.refresh_token, t1.refresh_token].includes(t1b.refresh_token));
+    // The client goes on with the answer it received; from then on the old token is a replay.
+    const r2 = await refresh(stack, client, t1b.refresh_token);
+    assert.equal(r2.status, 200, await r2.clone().text());
+    const t2 = (await r2.json()) as Tokens;
+    assert.notEqual(t2.refresh_token, t1b.refresh_token);
+    await expectOAuthError(await refresh(stack, client, t0.refresh_token), 400, "invalid_grant");
+    await intact();
+  });
+
+  it("a retry supersedes the successor it replaces: presenting that one later → invalid_grant and the grant revoked", async () => {
+    const t0 = await signInTokens(stack, client, { jar });
+    // t1's answer is "lost" (or intercepted); the client retries and gets t1b.
+    const t1 = (await (await refresh(stack, client, t0.refresh_token)).json()) as Tokens;
+    const t1b = (await (await refresh(stack, client, t0.refresh_token)).json()) as Tokens;
+    const r2 = await refresh(stack, client, t1b.refresh_token);
+    assert.equal(r2.status, 200, await r2.clone().text());
+    const t2 = (await r2.json()) as Tokens;
+    await assertWorks(stack, t2.access_token);
+    // Whoever holds t1 holds a copy the client never used: a second chain must not survive.
+    await expectOAuthError(await refresh(stack, client, t1.refresh_token), 400, "invalid_grant");
+    await assertRejected(stack, t2.access_token);
+    await expectOAuthError(await refresh(stack, client, t2.refresh_token), 400, "invalid_grant");
+    await intact();
+  });
+
+  it("reuse of a rotated refresh token after its successor was used → invalid_grant and the whole grant revoked", async () => {
+    const t0 = await signInTokens(stack, client, { jar });
+    const t1 = (await (await refresh(stack, client, t0.refresh_token)).json()) as Tokens;
+    const r2 = await refresh(stack, client, t1.refresh_token);
+    assert.equal(r2.status, 200);
+    const t2 = (await r2.json()) as Tokens;
+    await assertWorks(stack, t2.access_token);
+    await expectOAuthError(await refresh(stack, client, t0.refresh_token), 400, "invalid_grant");
+    await assertRejected(stack, t2.access_token);
+    await expectOAuthError(await refresh(stack, client, t2.refresh_token), 400, "invalid_grant");
+    await intact();
+  });
+
+  it("downscoping to user_impersonation works; widening back → invalid_grant (RFC 6749 §6)", async () => {
+    const t0 = await signInTokens(stack, client, { jar });
+    assert.deepEqual(t0.scope.split(" ").sort(), ["offline_access", SCOPE].sort());
+    const narrow = await refresh(stack, client, t0.refresh_token, SCOPE);
+    assert.equal(narrow.status, 200, await narrow.clone().text());
+    const t1 = (await narrow.json()) as Tokens;
+    assert.equal(t1.scope, SCOPE);
+    await assertWorks(stack, t1.access_token);
+    // The narrowed token pair covers user_impersonation only: asking for offline_access again widens it.
+    assert.ok(t1.refresh_token, "the narrowed response carries a refresh token");
+    const wide = await refresh(stack, client, t1.refresh_token, `${SCOPE} offline_access`);
+    await expectOAuthError(wide, 400, "invalid_grant");
+    // The refusal did not spend the narrowed refresh token.
+    const still = await refresh(stack, client, t1.refresh_token, SCOPE);
+    assert.equal(still.status, 200, await still.clone().text());
+    await intact();
+  });
+});
+
+describe("/revoke (RFC 7009 §2.1, §2.2)", () => {
+  it("revoking the refresh token kills the grant: its access token gets 401", async () => {
+    const t = await signInTokens(stack, client, { jar });
+    await assertWorks(stack, t.access_token);
+    const res = await fetch(`${stack.server.url}/revoke`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: t.refresh_token, client_id: client.client_id }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    await assertRejected(stack, t.access_token);
+    await expectOAuthError(await refresh(stack, client, t.refresh_token), 400, "invalid_grant");
+    await intact();
+  });
+
+  it("an unknown token → 200", async () => {
+    const res = await fetch(`${stack.server.url}/revoke`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: "not-a-token-we-issued", client_id: client.client_id }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    await intact();
+  });
+});
+
+describe("token storage (MCP security best practices: codes and tokens stored only as hashes, upstream tokens sealed)", () => {
+  it("the table holds no issued code, access token, refresh token, nor any Entra token", async () => {
+    const p = pkce();
+    const back = await authorize(stack, { client, pkce: p, jar });
+    const code = back.searchParams.get("code") as string;
+    const res = await tokenRaw(stack, codeRequest(stack, client, code, p.verifier));
+    assert.equal(res.status, 200);
+    const t = (await res.json()) as Tokens;
+    const rotated = (await (await refresh(stack, client, t.refresh_token)).json()) as Tokens;
+    await assertWorks(stack, rotated.access_token, "get_graph_user_details");
+
+    const table = azuriteTableClient(stack.azurite?.tableEndpoint as string, "mcpstate");
+    const rows: string[] = [];
+    for await (const entity of table.listEntities())
+      rows.push(JSON.stringify(entity, (_k, v) => (typeof v === "bigint" ? String(v) : v)));
+    assert.ok(rows.length > 0, "the table is empty: wrong table?");
+    const dump = rows.join("\n");
+    for (const [what, secret] of [
+      ["authorization code", code],
+      ["access token", t.access_token],
+      ["refresh token", t.refresh_token],
+      ["rotated access token", rotated.access_token],
+      ["rotated refresh token", rotated.refresh_token],
+      ["access token signature", t.access_token.split(".")[2]],
+    ] as const) {
+      assert.ok(!dump.includes(secret), `the table contains the ${what}`);
+    }
+    // The emulator does not expose the tokens it issued: look for their shapes instead.
+    // Any JWT (Entra access and ID tokens, ours): a JSON header and payload, base64url ('{"' → "eyJ").
+    const JWT = /eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/;
+    assert.match(t.access_token, JWT); // the pattern does catch a real token
+    const jwt = JWT.exec(dump);
+    assert.equal(jwt, null, `a JWT is stored in clear: ${jwt?.[0].slice(0, 60)}…`);
+    // Entra (emulator) refresh tokens: "1." then base64url of 96 random bytes (128 characters).
+    const ENTRA_RT = /(?<![A-Za-z0-9_-])1\.[A-Za-z0-9_-]{128}(?![A-Za-z0-9_-])/;
+    assert.match(JSON.stringify({ v: `1.${randomBytes(96).toString("base64url")}` }), ENTRA_RT);
+    const rt = ENTRA_RT.exec(dump);
+    assert.equal(rt, null, `an Entra refresh token is stored in clear: ${rt?.[0].slice(0, 20)}…`);
+  });
+});
