@@ -11,7 +11,14 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { createEntraKeySet, createEntraVerifier, type TokenVerifier } from "./auth/entra-verifier.ts";
-import { type AuthVariables, PRM_PATH, protectedResourceMetadata, requireBearer } from "./auth/gate.ts";
+import {
+  type AuthVariables,
+  PRM_PATH,
+  protectedResourceMetadata,
+  requireBearer,
+  SSE_PATH,
+  sseResource,
+} from "./auth/gate.ts";
 import { createProxyVerifier } from "./auth/proxy-verifier.ts";
 import type { Config } from "./config.ts";
 import {
@@ -24,6 +31,9 @@ import { createUpstreamClient } from "./entra/upstream.ts";
 import { escapeHtml } from "./html.ts";
 import { consoleLogger, type Logger } from "./log.ts";
 import { createMcp } from "./mcp/server.ts";
+import { type Backplane, InProcessBackplane } from "./mcp/sse/backplane.ts";
+import { createSseBridge, SSE_DEFAULTS } from "./mcp/sse/bridge.ts";
+import { StoreBackplane } from "./mcp/sse/store-backplane.ts";
 import type { ToolDefinition } from "./mcp/tool.ts";
 import { type CimdResolverOptions, createCimdResolver } from "./oauth/cimd.ts";
 import { createClientRegistry } from "./oauth/clients.ts";
@@ -52,9 +62,20 @@ export interface Deps {
   resolveHost: CimdResolverOptions["resolveHost"];
   /** The fetch used for client ID metadata documents (hosts may pin resolved addresses). */
   cimdFetch: CimdResolverOptions["fetch"];
+  /** The legacy SSE transport's limits and backplane (defaults: `SSE_DEFAULTS`; the store's backplane when there is a store). */
+  sse: SseSettings;
+}
+
+export interface SseSettings {
+  backplane?: Backplane;
+  maxSessionsPerUser?: number;
+  keepAliveMs?: number;
+  idleTimeoutMs?: number;
+  maxLifetimeMs?: number;
 }
 
 const MCP_PATH = "/api/mcp";
+const MESSAGES_PATH = "/api/messages";
 
 export function createApp(config: Config, deps: Partial<Deps> = {}) {
   const logger = deps.logger ?? consoleLogger;
@@ -68,10 +89,16 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
   const app = new Hono<{ Variables: AuthVariables }>();
   let verifier = deps.verifier ?? entraVerifier;
   let authorizationServer = config.entra.issuer;
+  // Proxy mode keeps its state in the store; Entra-direct mode has one only if a table is configured (the
+  // SSE backplane then uses it, so that several instances can share SSE sessions).
+  const store =
+    deps.store ??
+    (config.authMode === "proxy" || config.storage.tableEndpoint
+      ? createStore(config, { managedIdentityClientId: config.managedIdentityClientId, now })
+      : undefined);
 
   if (config.authMode === "proxy") {
-    const store =
-      deps.store ?? createStore(config, { managedIdentityClientId: config.managedIdentityClientId, now });
+    if (!store) throw new Error("proxy mode needs a store");
     const keyring = createKeyring(store);
     const grants = createGrantService(config, { store, keyring, now });
     const upstream = createUpstreamClient(config, { getAssertion, fetch: deps.fetch, now });
@@ -136,6 +163,10 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
   app.use(PRM_PATH, publicCors);
   app.get(`${PRM_PATH}${MCP_PATH}`, (c) => c.json(prm()));
   app.get(PRM_PATH, (c) => c.json(prm()));
+  // The legacy SSE endpoint's own identifier for the same resource (see `sseResource`).
+  app.get(`${PRM_PATH}${SSE_PATH}`, (c) =>
+    c.json(protectedResourceMetadata(config, authorizationServer, sseResource(config))),
+  );
 
   // Liveness plus the public facts the landing page shows (all of them are in the metadata or the
   // Entra sign-in URLs anyway): the mode, the MCP endpoint, where clients sign in, the consent link.
@@ -170,13 +201,13 @@ administrator to grant consent for your organisation. You can close this window.
     return c.html(html, error ? 400 : 200, pageSecurityHeaders([]));
   });
 
-  // The MCP endpoint: DNS-rebinding guards first, then size, CORS, the token gate, then the SDK.
+  // The MCP endpoints (Streamable HTTP, and the legacy SSE pair): DNS-rebinding guards first, then size,
+  // CORS, the token gate, then the SDK.
   const publicHost = new URL(config.publicUrl).hostname;
   const loopback = ["127.0.0.1", "localhost", "[::1]"];
-  app.use(MCP_PATH, hostHeaderValidation(loopback.includes(publicHost) ? loopback : [publicHost]));
-  app.use(MCP_PATH, originGuard(new Set([new URL(config.publicUrl).origin, ...config.allowedOrigins])));
-  app.use(
-    MCP_PATH,
+  const guards = [
+    hostHeaderValidation(loopback.includes(publicHost) ? loopback : [publicHost]),
+    originGuard(new Set([new URL(config.publicUrl).origin, ...config.allowedOrigins])),
     cors({
       origin: (origin) =>
         origin === new URL(config.publicUrl).origin || config.allowedOrigins.includes(origin) ? origin : null,
@@ -194,9 +225,6 @@ administrator to grant consent for your organisation. You can close this window.
       exposeHeaders: ["WWW-Authenticate", "Mcp-Session-Id", "MCP-Protocol-Version"],
       maxAge: 600,
     }),
-  );
-  app.use(
-    MCP_PATH,
     bodyLimit({
       maxSize: config.maxBodyBytes,
       onError: (c) =>
@@ -209,14 +237,52 @@ administrator to grant consent for your organisation. You can close this window.
           413,
         ),
     }),
-  );
-  app.use(MCP_PATH, requireBearer(config, verifier));
+  ];
+  app.use(MCP_PATH, ...guards, requireBearer(config, verifier));
   app.all(MCP_PATH, (c) => mcp.fetch(c.req.raw, { authInfo: c.var.authInfo }));
 
-  return app;
+  // Legacy HTTP+SSE (2024-11-05): the same guards and token gate; challenges name the SSE resource.
+  const sseGate = requireBearer(config, verifier, { resource: sseResource(config) });
+  const maxSessionsPerUser = deps.sse?.maxSessionsPerUser ?? SSE_DEFAULTS.maxSessionsPerUser;
+  const maxLifetimeMs = deps.sse?.maxLifetimeMs ?? SSE_DEFAULTS.maxLifetimeMs;
+  const sse = createSseBridge({
+    backplane:
+      deps.sse?.backplane ??
+      (store
+        ? new StoreBackplane(store, {
+            maxSessionsPerOwner: maxSessionsPerUser,
+            maxSessionLifetimeMs: maxLifetimeMs,
+            logger,
+            now,
+          })
+        : new InProcessBackplane({ maxSessionsPerOwner: maxSessionsPerUser })),
+    mcp,
+    mcpUrl: config.resource,
+    messagesPath: MESSAGES_PATH,
+    logger,
+    maxSessionsPerUser,
+    keepAliveMs: deps.sse?.keepAliveMs,
+    idleTimeoutMs: deps.sse?.idleTimeoutMs,
+    maxLifetimeMs,
+    now,
+  });
+  for (const path of [SSE_PATH, MESSAGES_PATH]) app.use(path, ...guards, sseGate);
+  app.get(SSE_PATH, (c) => sse.open(c.req.raw, c.var.principal));
+  app.post(MESSAGES_PATH, (c) => sse.post(c.req.raw, c.var.principal, c.var.authInfo));
+  // A client probing for Streamable HTTP at the SSE URL falls back to GET on 405.
+  app.all(SSE_PATH, (c) => c.json(methodNotAllowed(c.req.method), 405, { Allow: "GET" }));
+  app.all(MESSAGES_PATH, (c) => c.json(methodNotAllowed(c.req.method), 405, { Allow: "POST" }));
+
+  /** Ends the SSE streams this instance holds (call it on shutdown, before closing the HTTP server). */
+  const close = () => sse.close();
+  return Object.assign(app, { close });
 }
 
 export type App = ReturnType<typeof createApp>;
+
+function methodNotAllowed(method: string) {
+  return { jsonrpc: "2.0", error: { code: -32000, message: `Method ${method} not allowed.` }, id: null };
+}
 
 /** MCP transports: a present `Origin` that is not ours gets 403 (DNS rebinding, 2025-11-25). */
 function originGuard(allowed: Set<string>) {

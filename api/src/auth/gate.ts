@@ -19,9 +19,27 @@ import { type Principal, toAuthInfo } from "./principal.ts";
 
 export const PRM_PATH = "/.well-known/oauth-protected-resource";
 
-export function resourceMetadataUrl(config: Config): string {
+/** The legacy HTTP+SSE endpoint (MCP 2024-11-05). */
+export const SSE_PATH = "/api/sse";
+
+/**
+ * The resource identifier of the legacy SSE endpoint. Clients check that the metadata's `resource` is a
+ * prefix of the URL they connect to (RFC 9728 §3.3), so a client given `/api/sse` needs metadata naming
+ * `/api/sse`. It is the same protected resource under a second identifier: the authorization server
+ * accepts both (`isOwnResource`) and issues every token for `config.resource`, valid on both endpoints.
+ */
+export function sseResource(config: Config): string {
+  return `${config.publicUrl}${SSE_PATH}`;
+}
+
+/** RFC 8707: whether a `resource` parameter names this server (the MCP endpoint or the legacy SSE one). */
+export function isOwnResource(config: Config, resource: string): boolean {
+  return resource === config.resource || resource === sseResource(config);
+}
+
+export function resourceMetadataUrl(config: Config, resource = config.resource): string {
   // RFC 9728 §3.1: the well-known segment is inserted between the host and the resource's path.
-  return `${config.publicUrl}${PRM_PATH}${new URL(config.resource).pathname}`;
+  return `${config.publicUrl}${PRM_PATH}${new URL(resource).pathname}`;
 }
 
 /** The scope a client must request, as the challenge and the metadata advertise it. */
@@ -29,9 +47,13 @@ export function challengeScope(config: Config): string {
   return config.authMode === "entra" ? `${config.entra.appIdUri}/${config.entra.scope}` : config.entra.scope;
 }
 
-export function protectedResourceMetadata(config: Config, authorizationServer: string) {
+export function protectedResourceMetadata(
+  config: Config,
+  authorizationServer: string,
+  resource = config.resource,
+) {
   return {
-    resource: config.resource,
+    resource,
     authorization_servers: [authorizationServer],
     // 2026-07-28: no offline_access here; clients add it when the AS lists it.
     scopes_supported: [challengeScope(config)],
@@ -45,9 +67,9 @@ function quoted(value: string): string {
   return `"${value.replace(/[\\"]/g, "\\$&").replace(/[\r\n]/g, " ")}"`;
 }
 
-export function challenge(config: Config, err?: OAuthError): Response {
+export function challenge(config: Config, err?: OAuthError, resource = config.resource): Response {
   const params = [
-    `resource_metadata=${quoted(resourceMetadataUrl(config))}`,
+    `resource_metadata=${quoted(resourceMetadataUrl(config, resource))}`,
     `scope=${quoted(challengeScope(config))}`,
   ];
   let status = 401;
@@ -69,19 +91,25 @@ export function challenge(config: Config, err?: OAuthError): Response {
 
 export type AuthVariables = { authInfo: AuthInfo; principal: Principal };
 
-/** Requires a valid bearer token; on success stores the principal as `c.var.principal`. */
+/**
+ * Requires a valid bearer token; on success stores the principal as `c.var.principal`. Challenges point
+ * to the metadata of `opts.resource` (default: the MCP endpoint).
+ */
 export function requireBearer(
   config: Config,
   verifier: TokenVerifier,
+  opts: { resource?: string } = {},
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
+  const resource = opts.resource ?? config.resource;
   return async function requireBearer(c, next) {
     const header = c.req.header("authorization");
-    if (!header) return challenge(config);
+    if (!header) return challenge(config, undefined, resource);
     const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
     if (!match) {
       return challenge(
         config,
         new OAuthError(OAuthErrorCode.InvalidToken, "Expected an Authorization: Bearer token"),
+        resource,
       );
     }
     const token = match[1];
@@ -89,7 +117,7 @@ export function requireBearer(
     try {
       verified = await verifier.verify(token);
     } catch (err) {
-      if (err instanceof OAuthError) return challenge(config, err);
+      if (err instanceof OAuthError) return challenge(config, err, resource);
       throw err;
     }
     c.set("principal", verified.principal);

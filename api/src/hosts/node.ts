@@ -39,8 +39,18 @@ const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
-    server.close(() => process.exit(0));
     // Streams held open by clients must not keep the process alive forever.
     setTimeout(() => process.exit(0), 3000).unref();
+    // End the SSE streams first (their clients see a clean end of stream), then stop accepting
+    // connections; connections left idle by the ended streams close with the server.
+    void app
+      .close()
+      .catch((err: unknown) =>
+        console.error(JSON.stringify({ level: "error", msg: "close failed", error: String(err) })),
+      )
+      .finally(() => {
+        server.close(() => process.exit(0));
+        if ("closeIdleConnections" in server) server.closeIdleConnections();
+      });
   });
 }

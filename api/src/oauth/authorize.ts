@@ -13,6 +13,7 @@
  * @module
  */
 import type { Context, Hono } from "hono";
+import { isOwnResource } from "../auth/gate.ts";
 import { upstreamAuthorizeUrl } from "../entra/upstream.ts";
 import { randomToken, sha256b64url } from "../store/crypto.ts";
 import type { ClientRecord } from "./client-metadata.ts";
@@ -87,8 +88,8 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       return fail("invalid_request", "Only code_challenge_method=S256 is supported.");
     if (!CHALLENGE.test(q.code_challenge))
       return fail("invalid_request", "code_challenge is not a valid S256 challenge.");
-    // RFC 8707 §2: the resource, if named, must be this server's MCP endpoint.
-    if (q.resource !== undefined && q.resource !== config.resource) {
+    // RFC 8707 §2: the resource, if named, must be this server (its MCP endpoint, or its legacy SSE one).
+    if (q.resource !== undefined && !isOwnResource(config, q.resource)) {
       return fail("invalid_target", `This server issues tokens only for ${config.resource}.`);
     }
     const supported = [config.entra.scope, "offline_access"];

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Context, Hono } from "hono";
+import { isOwnResource } from "../auth/gate.ts";
 import { s256, sameSecret } from "./authorize.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
 import { GrantError } from "./grants.ts";
@@ -39,8 +40,8 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
         "invalid_client",
         "This server's clients are public: send no client_secret.",
       );
-    // RFC 8707 §2.2: tokens are only for this server's MCP endpoint.
-    if (form.resource !== undefined && form.resource !== config.resource) {
+    // RFC 8707 §2.2: tokens are only for this server (its MCP endpoint, or its legacy SSE one).
+    if (form.resource !== undefined && !isOwnResource(config, form.resource)) {
       return oauthJsonError(
         c,
         400,
