@@ -113,6 +113,15 @@ describe("/authorize: client and redirect URI checked before any redirect (RFC 6
     await assertServing(stack);
   });
 
+  it("a successful authorization response carries code, the client's state and iss (RFC 6749 §4.1.2, RFC 9207 §2)", async () => {
+    const back = await authorize(stack, { client, state: "s-ok" });
+    assert.equal(`${back.origin}${back.pathname}`, REDIRECT);
+    assert.ok(back.searchParams.get("code"));
+    assert.equal(back.searchParams.get("state"), "s-ok");
+    assert.equal(back.searchParams.get("iss"), stack.server.url);
+    assert.equal(back.searchParams.get("error"), null);
+  });
+
   it("loopback redirect with another port is accepted, end to end (RFC 8252 §7.3)", async () => {
     const otherPort = "http://127.0.0.1:40123/callback";
     const p = pkce();
@@ -158,7 +167,7 @@ describe("/authorize: request errors go back to the client with state and iss (R
   }
 });
 
-describe("consent page (MCP security best practices: confused deputy, consent UI)", () => {
+describe("consent page (MCP security best practices: confused deputy; RFC 6749 §10.12, §10.13; RFC 9700 §4.7, §4.16)", () => {
   it("shows the client name HTML-escaped and the redirect URI host; cannot be framed", async () => {
     const evil = await registerClient(stack, {
       client_name: "<script>alert(1)</script>",
@@ -238,7 +247,7 @@ describe("consent page (MCP security best practices: confused deputy, consent UI
   });
 });
 
-describe("Entra callback: state is single-use and bound to the browser (RFC 6749 §10.12, OAuth 2.1 §7.12)", () => {
+describe("Entra callback: state is single-use and bound to the browser (RFC 6749 §10.12, RFC 9700 §4.7)", () => {
   it("tampered or unknown state → error page, and the genuine callback still completes", async () => {
     const jar = new CookieJar();
     const { callback } = await toCallback(stack, jar, authorizeUrl(stack, { client, state: "s-cb1" }));

@@ -41,11 +41,13 @@ export function registerRaw(stack: Stack, metadata: unknown, headers: Record<str
   });
 }
 
-/** Registers a public client with DCR (a distinct forwarded address so the per-IP limit never bites). */
+let registrations = 0;
+
+/** Registers a public client with DCR (each from its own forwarded address: the per-IP limit never bites). */
 export async function registerClient(
   stack: Stack,
   metadata: Record<string, unknown> = {},
-  forwardedFor = "198.51.100.1",
+  forwardedFor = `198.51.100.${++registrations % 250}`,
 ): Promise<Client> {
   const res = await registerRaw(
     stack,

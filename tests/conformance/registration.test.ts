@@ -101,7 +101,7 @@ function cimdClient(clientId: string): Client {
   return { client_id: clientId, redirect_uris: [REDIRECT] };
 }
 
-describe("CIMD: SSRF guard refuses private addresses (CIMD security considerations; MCP best practices SSRF)", () => {
+describe("CIMD: SSRF guard refuses non-public addresses (CIMD draft, Security Considerations; MCP 2025-11-25 client registration: SHOULD mitigate SSRF)", () => {
   it("a client_id on 127.0.0.1 or a name resolving to loopback → error page, zero requests sent", async () => {
     for (const host of [`127.0.0.1:${tcpPort}`, `localhost:${tcpPort}`, `[::1]:${tcpPort}`]) {
       const url = authorizeUrl(stack, { client: cimdClient(`https://${host}/client.json`) });
@@ -112,9 +112,26 @@ describe("CIMD: SSRF guard refuses private addresses (CIMD security consideratio
     assert.equal(tcpConnections, 0);
     await assertServing(stack);
   });
+
+  it("other non-public hosts (link-local metadata, RFC 1918, IPv4-mapped and numeric loopback) → error page", async () => {
+    for (const host of [
+      "169.254.169.254",
+      "10.0.0.1",
+      "192.168.1.1",
+      `[::ffff:127.0.0.1]:${tcpPort}`,
+      `2130706433:${tcpPort}`,
+      `127.1:${tcpPort}`,
+    ]) {
+      const url = authorizeUrl(stack, { client: cimdClient(`https://${host}/client.json`) });
+      const html = await expectErrorPage(await fetch(url, { redirect: "manual" }));
+      assert.match(html, /not a public Internet address/, host);
+    }
+    assert.equal(tcpConnections, 0);
+    await assertServing(stack);
+  });
 });
 
-describe("CIMD fetch caps (CIMD §6.6 / workers-oauth-provider: 5 KiB, timeout) with CIMD_ALLOW_LOOPBACK_HTTP=true", () => {
+describe("CIMD fetch caps: 5 KiB and 5 s (CIMD draft, Security Considerations; MCP best practices SSRF), with CIMD_ALLOW_LOOPBACK_HTTP=true", () => {
   it("control: a well-formed loopback document gives the consent page", async () => {
     const page = await openConsent(
       new CookieJar(),
@@ -147,7 +164,7 @@ describe("CIMD fetch caps (CIMD §6.6 / workers-oauth-provider: 5 KiB, timeout) 
   });
 });
 
-describe("DCR: invalid metadata is refused (RFC 7591 §2, §3.2.2; OAuth 2.1 §2.3.1)", () => {
+describe("DCR: invalid metadata is refused (RFC 7591 §2, §3.2.2; RFC 6749 §3.1.2.1; RFC 8252 §7.3)", () => {
   const cases: Array<[string, Record<string, unknown>, string]> = [
     [
       "http redirect URI on a non-loopback host",
@@ -166,7 +183,7 @@ describe("DCR: invalid metadata is refused (RFC 7591 §2, §3.2.2; OAuth 2.1 §2
       const res = await registerRaw(
         stack,
         { client_name: "Bad client", redirect_uris: [REDIRECT], ...metadata },
-        { "x-forwarded-for": "198.51.100.20" },
+        { "x-forwarded-for": "192.0.2.20" },
       );
       await expectOAuthError(res, 400, error);
       await assertServing(stack);
@@ -174,7 +191,7 @@ describe("DCR: invalid metadata is refused (RFC 7591 §2, §3.2.2; OAuth 2.1 §2
   }
 });
 
-describe("DCR: registration flood is rate-limited per address (RFC 7591 §3; MCP best practices DCR abuse)", () => {
+describe("DCR: registration flood is rate-limited per address (RFC 7591 §3, RFC 6585 §4; MCP best practices DCR abuse)", () => {
   it("more than 10 registrations a minute from one address → 429 with Retry-After; everything else still served", async () => {
     const flooder = { "x-forwarded-for": "203.0.113.66" };
     const body = { client_name: "Flood", redirect_uris: [REDIRECT], token_endpoint_auth_method: "none" };
@@ -199,7 +216,7 @@ describe("DCR: registration flood is rate-limited per address (RFC 7591 §3; MCP
     await refused.body?.cancel();
     // The flood is contained: metadata, authorization and other callers' registrations still work.
     await assertServing(stack);
-    const other = await registerClient(stack, { client_name: "Bystander" }, "198.51.100.99");
+    const other = await registerClient(stack, { client_name: "Bystander" }, "192.0.2.99");
     await openConsent(new CookieJar(), authorizeUrl(stack, { client: other }));
   });
 });

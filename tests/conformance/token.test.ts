@@ -1,7 +1,7 @@
 /**
  * Conformance of `/token` and `/revoke`, black box over HTTP: PKCE and code binding (RFC 7636 §4.6,
  * RFC 6749 §4.1.3, OAuth 2.1 §4.1.3), single-use codes with revocation on replay (RFC 6749 §4.1.2),
- * RFC 8707 targets, refresh-token rotation and reuse detection (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2),
+ * RFC 8707 targets, refresh-token rotation and reuse detection (OAuth 2.1 §4.3, RFC 9700 §4.14.2),
  * scope narrowing (RFC 6749 §6), revocation (RFC 7009), and what the table holds (token storage).
  */
 import assert from "node:assert/strict";
@@ -144,7 +144,7 @@ describe("/token authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6, OAuth 2.1
   });
 });
 
-describe("refresh tokens (OAuth 2.1 §4.3.1 rotation, RFC 9700 §4.14.2 reuse detection, RFC 6749 §6 scope)", () => {
+describe("refresh tokens (OAuth 2.1 §4.3 rotation for public clients, RFC 9700 §4.14.2 reuse detection, RFC 6749 §6 scope)", () => {
   it("rotation: a new refresh token each time; the old one works only as an immediate retry while its successor is unused", async () => {
     const t0 = await signInTokens(stack, client, { jar });
     const r1 = await refresh(stack, client, t0.refresh_token);
