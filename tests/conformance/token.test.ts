@@ -197,7 +197,7 @@ describe("refresh tokens (OAuth 2.1 §4.3 rotation for public clients, RFC 9700 
     await intact();
   });
 
-  it("downscoping to user_impersonation works; widening back → invalid_grant (RFC 6749 §6)", async () => {
+  it("downscoping to user_impersonation works; widening back → invalid_scope (RFC 6749 §5.2, §6)", async () => {
     const t0 = await signInTokens(stack, client, { jar });
     assert.deepEqual(t0.scope.split(" ").sort(), ["offline_access", SCOPE].sort());
     const narrow = await refresh(stack, client, t0.refresh_token, SCOPE);
@@ -208,7 +208,7 @@ describe("refresh tokens (OAuth 2.1 §4.3 rotation for public clients, RFC 9700 
     // The narrowed token pair covers user_impersonation only: asking for offline_access again widens it.
     assert.ok(t1.refresh_token, "the narrowed response carries a refresh token");
     const wide = await refresh(stack, client, t1.refresh_token, `${SCOPE} offline_access`);
-    await expectOAuthError(wide, 400, "invalid_grant");
+    await expectOAuthError(wide, 400, "invalid_scope");
     // The refusal did not spend the narrowed refresh token.
     const still = await refresh(stack, client, t1.refresh_token, SCOPE);
     assert.equal(still.status, 200, await still.clone().text());
@@ -229,6 +229,19 @@ describe("/revoke (RFC 7009 §2.1, §2.2)", () => {
     await res.body?.cancel();
     await assertRejected(stack, t.access_token);
     await expectOAuthError(await refresh(stack, client, t.refresh_token), 400, "invalid_grant");
+    await intact();
+  });
+
+  it("another client's token is not revoked (RFC 7009 §2.1), and the answer is still 200", async () => {
+    const t = await signInTokens(stack, client, { jar });
+    const res = await fetch(`${stack.server.url}/revoke`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: t.refresh_token, client_id: "someone-else" }),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    await assertWorks(stack, t.access_token);
     await intact();
   });
 

@@ -79,13 +79,20 @@ export interface IssuedTokens {
   scope: string;
 }
 
-/** Why a code or refresh token was refused; the wire says `invalid_grant` with this description. */
+/** Why a code or refresh token was refused; the wire says `code` with this description. */
 export class GrantError extends Error {
   readonly revokedGrant: boolean;
-  constructor(message: string, revokedGrant = false) {
+  /** The wire error: `invalid_grant`, or `invalid_scope` for a scope beyond the grant (RFC 6749 §5.2). */
+  readonly code: "invalid_grant" | "invalid_scope";
+  constructor(
+    message: string,
+    revokedGrant = false,
+    code: "invalid_grant" | "invalid_scope" = "invalid_grant",
+  ) {
     super(message);
     this.name = "GrantError";
     this.revokedGrant = revokedGrant;
+    this.code = code;
   }
 }
 
@@ -129,7 +136,8 @@ export interface GrantService {
     grantKey: CryptoKey,
     tokens: UpstreamTokens,
   ): Promise<void>;
-  revoke(token: string): Promise<void>;
+  /** Revokes the grant behind a token issued to `clientId` (RFC 7009 §2.1: only the client's own tokens). */
+  revoke(token: string, clientId?: string): Promise<void>;
 }
 
 async function exportGrantKey(key: CryptoKey): Promise<string> {
@@ -287,7 +295,8 @@ export function createGrantService(
       const granted = scopes ?? row.scopes;
       // RFC 6749 §6: a refresh may narrow the scope, never widen it.
       const extra = granted.filter((s) => !row.scopes.includes(s));
-      if (extra.length) throw new GrantError(`The refresh token does not cover: ${extra.join(" ")}`);
+      if (extra.length)
+        throw new GrantError(`The refresh token does not cover: ${extra.join(" ")}`, false, "invalid_scope");
       if (row.superseded) {
         // The client went on with the retry's answer; whoever presents this one holds a copy.
         await revokeGrant(row.gid);
@@ -390,16 +399,18 @@ export function createGrantService(
       }
     },
 
-    async revoke(token) {
+    async revoke(token, clientId) {
       // RFC 7009 §2.2: answer the same whether or not the token was valid.
       const refresh = await store.get<RefreshRow>("refresh", await sha256b64url(token));
       if (refresh) {
+        if (clientId && refresh.value.clientId !== clientId) return;
         await revokeGrant(refresh.value.gid);
         await store.delete("refresh", await sha256b64url(token));
         return;
       }
       try {
-        const { grantId } = await this.verifyAccessToken(token);
+        const { grantId, grant } = await this.verifyAccessToken(token);
+        if (clientId && grant.clientId !== clientId) return;
         await revokeGrant(grantId);
       } catch {
         // not ours, expired, or already revoked: nothing to do

@@ -97,7 +97,7 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
           reason: err.message,
           revoked: err.revokedGrant,
         });
-        return oauthJsonError(c, 400, "invalid_grant", err.message);
+        return oauthJsonError(c, 400, err.code, err.message);
       }
       throw err;
     }
@@ -106,7 +106,7 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
   app.post(OAUTH_PATHS.revoke, async (c) => {
     const form = await readForm(c);
     if (!form?.token) return oauthJsonError(c, 400, "invalid_request", "token is required.");
-    await as.grants.revoke(form.token);
+    await as.grants.revoke(form.token, form.client_id ?? basicClientId(c.req.header("authorization")));
     // RFC 7009 §2.2: 200 whether or not the token existed.
     return c.body(null, 200, NO_STORE);
   });
