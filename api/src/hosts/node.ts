@@ -6,6 +6,8 @@
  *
  * @module
  */
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "../app.ts";
 import { ConfigError, loadConfig } from "../config.ts";
@@ -37,20 +39,48 @@ const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
   );
 });
 
+// Requests in progress per connection, so that shutdown can close the connections that are between
+// requests (kept alive) at once and let the others finish. Node's own `closeIdleConnections` misses a
+// connection whose previous request the client aborted (a dropped SSE stream): it would hold `close` for the
+// whole keep-alive timeout.
+const inProgress = new Map<Socket, number>();
+const httpServer = server as HttpServer;
+httpServer.on("connection", (socket: Socket) => {
+  inProgress.set(socket, 0);
+  socket.once("close", () => inProgress.delete(socket));
+});
+httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
+  const socket = req.socket;
+  inProgress.set(socket, (inProgress.get(socket) ?? 0) + 1);
+  res.once("close", () => {
+    if (inProgress.has(socket)) inProgress.set(socket, Math.max(0, (inProgress.get(socket) ?? 1) - 1));
+  });
+});
+
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
-    // Streams held open by clients must not keep the process alive forever.
-    setTimeout(() => process.exit(0), 3000).unref();
+    // Requests held open by clients must not keep the process alive forever.
+    setTimeout(() => {
+      console.warn(JSON.stringify({ level: "warn", msg: "stopped with requests still in progress" }));
+      process.exit(0);
+    }, 3000).unref();
     // End the SSE streams first (their clients see a clean end of stream), then stop accepting
-    // connections; connections left idle by the ended streams close with the server.
+    // connections and close each one as soon as no request is in progress on it.
     void app
       .close()
       .catch((err: unknown) =>
         console.error(JSON.stringify({ level: "error", msg: "close failed", error: String(err) })),
       )
       .finally(() => {
-        server.close(() => process.exit(0));
-        if ("closeIdleConnections" in server) server.closeIdleConnections();
+        httpServer.close(() => {
+          console.log(JSON.stringify({ level: "info", msg: "stopped" }));
+          process.exit(0);
+        });
+        const closeUnused = () => {
+          for (const [socket, n] of inProgress) if (n === 0) socket.destroy();
+        };
+        closeUnused();
+        setInterval(closeUnused, 50).unref();
       });
   });
 }
