@@ -61,7 +61,7 @@ describe("npm run build", () => {
     const specifiers = new Set<string>();
     // Call sites only: ajv keeps `'require("ajv/dist/runtime/uri")'` as a string for standalone code output.
     const pattern = new RegExp(
-      `(?<![\\w'"\`.$])(?:${callers})\\("([^"]+)"\\)|\\bfrom"([^"]+)"|\\bimport\\("([^"]+)"\\)`,
+      `(?<![\\w'"\`.$])(?:${callers})\\("([^"]+)"\\)|(?<![\\w-])from"([^"]+)"|\\bimport\\("([^"]+)"\\)`,
       "g",
     );
     for (const m of js.matchAll(pattern)) specifiers.add(m[1] ?? m[2] ?? m[3] ?? "");
@@ -73,6 +73,7 @@ describe("npm run build", () => {
   test("the bundle, away from the repository, registers both functions and serves the app", async () => {
     const env = {
       ...process.env,
+      AUTH_MODE: "entra",
       PUBLIC_URL: "https://func-api-x.azurewebsites.net",
       ENTRA_TENANT_ID: "11111111-1111-4111-8111-111111111111",
       ENTRA_CLIENT_ID: "22222222-2222-4222-8222-222222222222",

@@ -6,6 +6,7 @@ import { isAzuriteEndpoint } from "../../api/src/store/azurite.ts";
 import { createStore } from "../../api/src/store/index.ts";
 
 const base = {
+  AUTH_MODE: "entra",
   PUBLIC_URL: "https://mcp.contoso.com",
   ENTRA_TENANT_ID: "3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
   ENTRA_CLIENT_ID: "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",

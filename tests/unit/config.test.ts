@@ -80,7 +80,7 @@ describe("config", () => {
   it("every setting is documented in the README's configuration table, with its default", () => {
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
     for (const s of SETTINGS) {
-      const row = readme.split("\n").find((l) => l.startsWith(`| \`${s.name}\` |`));
+      const row = readme.split("\n").find((l) => new RegExp(`^\\|\\s*\`${s.name}\`\\s*\\|`).test(l));
       assert.ok(row, `README has no configuration row for ${s.name}`);
       if (s.default && !s.default.startsWith("("))
         assert.ok(row.includes(s.default), `README row for ${s.name} lacks its default ${s.default}`);
