@@ -42,7 +42,7 @@ async function open(server: ServerProcess, token: string): Promise<OpenStream> {
 }
 
 /** The status B answers for a ping to the stream's session. */
-async function ping404(s: OpenStream): Promise<number> {
+async function pingStatus(s: OpenStream): Promise<number> {
   const res = await postMessage(fetchNet, onB(s.messageUrl), adeleToken, request("ping"));
   await res.body?.cancel();
   return res.status;
@@ -50,7 +50,7 @@ async function ping404(s: OpenStream): Promise<number> {
 
 async function gone(s: OpenStream): Promise<void> {
   s.abort();
-  await eventually(async () => (await ping404(s)) === 404, "an earlier session to be closed");
+  await eventually(async () => (await pingStatus(s)) === 404, "an earlier session to be closed");
 }
 
 before(async () => {
@@ -136,7 +136,7 @@ describe("two instances, one Azurite", () => {
       const closing = mine[0];
       closing.abort();
       await eventually(
-        async () => (await ping404(closing)) === 404,
+        async () => (await pingStatus(closing)) === 404,
         "the closed session to answer 404 on the other instance",
       );
       // …and its slot is free again.

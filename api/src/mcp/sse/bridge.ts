@@ -248,9 +248,10 @@ export function createSseBridge(opts: SseBridgeOptions): SseBridge {
         return accepted();
       }
       answer = response.body ? await response.text() : "";
-      if (answer && type.startsWith("application/json") && isAddressed(answer)) {
-        // A response to the client's request (a result, or an error the client can match by id).
-        await backplane.publish(sessionId, answer);
+      const messages = type.startsWith("application/json") ? addressedMessages(answer) : [];
+      if (messages.length) {
+        // Responses to the client's requests (results, or errors the client can match by id), one event each.
+        for (const m of messages) await backplane.publish(sessionId, m);
         return accepted();
       }
     } catch (err) {
@@ -316,15 +317,20 @@ function headerValue(value: string): string {
   return `=?base64?${btoa(binary)}?=`;
 }
 
-/** True when the JSON is a JSON-RPC response with a usable id (or a batch of messages). */
-function isAddressed(json: string): boolean {
+/**
+ * The JSON-RPC messages in a JSON answer that a client can match to its requests (a usable `id`), each
+ * serialized on its own (a batch answer becomes one event per response); none for anything else.
+ */
+function addressedMessages(json: string): string[] {
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(json);
-    if (Array.isArray(parsed)) return parsed.length > 0;
-    return isObject(parsed) && parsed.id !== undefined && parsed.id !== null;
+    parsed = JSON.parse(json);
   } catch {
-    return false;
+    return [];
   }
+  const addressed = (m: unknown) => isObject(m) && m.id !== undefined && m.id !== null;
+  if (Array.isArray(parsed)) return parsed.filter(addressed).map((m) => JSON.stringify(m));
+  return addressed(parsed) ? [json] : [];
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
