@@ -33,6 +33,7 @@ writeFileSync(
   JSON.stringify(
     {
       mcpUrl: server.mcpUrl,
+      authMode,
       authorityHost: emulator.authorityHost,
       tenantId: emulator.tenantId,
       publicClientId: emulator.publicClient.clientId,
@@ -45,19 +46,22 @@ writeFileSync(
 );
 
 const users = emulator.users.map((u) => `${u.upn}${u.consented ? "" : " (has not consented to Graph)"}`);
-const proof =
+const proof = `  Prove it works (signs the first test user in without a browser, then calls Graph On-Behalf-Of them):
+
+    npx mcp-inspector --cli ${server.mcpUrl} --transport http \\
+      --header "Authorization: Bearer $(npm run -s token)" \\
+      --method tools/call --tool-name get_graph_user_details
+${
   authMode === "proxy"
-    ? `  Connect the MCP Inspector (a browser opens: approve, then pick a test user):
+    ? `
+  Or let the Inspector do the OAuth dance itself (a browser opens: approve, then pick a test user):
 
     npx mcp-inspector --cli ${server.mcpUrl} --transport http \\
       --method tools/call --tool-name get_graph_user_details
 
-  or open the Inspector's web UI with  npx mcp-inspector  and connect to ${server.mcpUrl}`
-    : `  Prove it works (signs the first test user in, then calls Graph On-Behalf-Of them):
-
-    npx mcp-inspector --cli ${server.mcpUrl} --transport http \\
-      --header "Authorization: Bearer $(npm run -s token)" \\
-      --method tools/call --tool-name get_graph_user_details`;
+  The landing page with every client's recipe: ${server.url}/`
+    : ""
+}`;
 
 console.log(`
   MCP server       ${server.mcpUrl}   (${authMode} mode)

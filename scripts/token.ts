@@ -1,7 +1,11 @@
-// `npm run -s token [user]`: signs a test user in to the running local emulator (started by `npm start`)
-// and prints only an access token for the MCP server, for `--header "Authorization: Bearer $(…)"`.
+// `npm run -s token [user]`: signs a test user in against the running local stack (started by
+// `npm start`) without a browser, and prints only an access token for the MCP server, for
+// `--header "Authorization: Bearer $(npm run -s token)"`. In proxy mode the token is the server's own
+// (the consent page and the emulator's sign-in are walked over HTTP); in Entra-direct mode it is an
+// Entra token for the API, obtained as the emulator's pre-authorized public client.
 import { existsSync, readFileSync } from "node:fs";
 import { loginPublicClient } from "./lib/entra-login.ts";
+import { loginThroughProxy } from "./lib/proxy-login.ts";
 import { ROOT } from "./lib/stack.ts";
 import { ensureTrustedCa } from "./lib/trust.ts";
 
@@ -14,9 +18,12 @@ if (!existsSync(file)) {
 const dev = JSON.parse(readFileSync(file, "utf8"));
 const user = process.argv[2] ?? dev.users[0];
 try {
-  const tokens = await loginPublicClient({ ...dev, clientId: dev.publicClientId, user });
+  const tokens =
+    dev.authMode === "entra"
+      ? await loginPublicClient({ ...dev, clientId: dev.publicClientId, user })
+      : await loginThroughProxy({ mcpUrl: dev.mcpUrl, user });
   process.stdout.write(`${tokens.access_token}\n`);
 } catch (err) {
-  console.error(`Could not get a token from the emulator at ${dev.authorityHost}: ${(err as Error).message}`);
+  console.error(`Could not sign ${user} in against ${dev.mcpUrl}: ${(err as Error).message}`);
   process.exit(1);
 }
