@@ -51,6 +51,7 @@ function page(kind: string, title: string, body: string, status = 200): Response
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="emulator-page" content="${kind}">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>
+<link rel="icon" href="data:,">
 <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
 label{display:block;margin:.5rem 0}button{margin:.5rem .5rem 0 0;padding:.4rem 1.2rem}
 .note{color:#666;font-size:.85rem}</style></head>

@@ -1,6 +1,8 @@
 // `npm test`: type-check, lint, then every test file under the node test runner.
 // The runner's own summary is the last thing printed, so CI can read it.
 import { spawnSync } from "node:child_process";
+import { globSync } from "node:fs";
+import { ensureChromium } from "./ensure-chromium.ts";
 import { ensureTrustedCa } from "./lib/trust.ts";
 
 // Tests talk HTTPS to the local Entra emulator: every test process trusts its CA from the start.
@@ -23,6 +25,16 @@ const patterns = process.argv.slice(2);
 const files = patterns.length
   ? patterns
   : ["api/**/*.test.ts", "emulator/**/*.test.ts", "tests/**/*.test.ts"];
+
+// The browser tests drive Debian's Chromium: install it first when they are part of this run.
+if (globSync(files).some((f) => /(^|[\\/])tests[\\/]browser[\\/]/.test(f))) {
+  try {
+    ensureChromium();
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+}
 const r = spawnSync(
   process.execPath,
   ["--test", "--test-concurrency=2", "--test-timeout=180000", "--test-reporter=spec", ...files],

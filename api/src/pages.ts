@@ -19,7 +19,6 @@ export function page(title: string, bodyHtml: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<meta name="referrer" content="no-referrer">
 <title>${t} · Entra MCP server</title>
 <link rel="icon" href="data:,">
 <style>

@@ -152,6 +152,10 @@ pre {
   color: var(--fg);
 }
 
+.button[hidden] {
+  display: none;
+}
+
 .button.primary {
   background: var(--accent);
   border-color: var(--accent);

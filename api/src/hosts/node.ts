@@ -2,15 +2,18 @@
  * The local host: the Hono app on Node's HTTP server.
  *
  * `node api/src/hosts/node.ts` reads the environment (see `config.ts`), listens on `PORT` (default 7071)
- * at `HOST` (default 127.0.0.1), and stops cleanly on SIGINT/SIGTERM.
+ * at `HOST` (default 127.0.0.1), and stops cleanly on SIGINT/SIGTERM. It also serves the landing page
+ * (`app/`, see `landing.ts`) at `/`.
  *
  * @module
  */
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { createApp } from "../app.ts";
 import { ConfigError, loadConfig } from "../config.ts";
+import { createLandingSite } from "./landing.ts";
 import { nodeHostDeps } from "./node-deps.ts";
 
 let config: ReturnType<typeof loadConfig>;
@@ -25,9 +28,16 @@ try {
 }
 
 const app = createApp(config, nodeHostDeps(config));
+// The landing page at `/`, as the Static Web App serves it on Azure.
+const landing = createLandingSite(config, {
+  appDir: fileURLToPath(new URL("../../../app/", import.meta.url)),
+  swaConfigPath: fileURLToPath(new URL("../../../staticwebapp.config.json", import.meta.url)),
+});
 const port = Number(process.env.PORT ?? 7071);
 const hostname = process.env.HOST ?? "127.0.0.1";
-const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
+const fetchHandler: typeof app.fetch = async (req, ...rest) =>
+  (await landing(req)) ?? app.fetch(req, ...rest);
+const server = serve({ fetch: fetchHandler, port, hostname }, (info) => {
   console.log(
     JSON.stringify({
       level: "info",

@@ -68,7 +68,9 @@ export function pageSecurityHeaders(formTargets: string[]): Record<string, strin
       "base-uri 'none'",
     ].join("; "),
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    // Not `no-referrer`: under it browsers send `Origin: null` with the consent form's POST, which the
+    // consent endpoint's Origin check (rightly) refuses. `same-origin` still sends nothing elsewhere.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
   };
