@@ -16,7 +16,7 @@ const byId = (id) => document.getElementById(id);
 async function loadConfig() {
   const config = { apiBaseUrl: location.origin, staticWebAppsAuth: true };
   try {
-    const res = await fetch("config.json", { cache: "no-store" });
+    const res = await fetch("/config.json", { cache: "no-store" });
     if (res.ok && (res.headers.get("content-type") ?? "").includes("json")) {
       const json = await res.json();
       const base = httpOrigin(json.apiBaseUrl);
@@ -128,6 +128,8 @@ function renderServer(health, signedInUser) {
 
 function setStatus(state, text) {
   const status = byId("status");
+  // Unchanged text is left alone, so screen readers hear only real changes of this live region.
+  if (status.dataset.state === state && byId("status-text").textContent === text) return;
   status.dataset.state = state;
   setText("status-text", text);
 }
@@ -221,10 +223,11 @@ async function main() {
 
   const accountReady = loadAccount(config);
   let checking = false;
-  const check = async () => {
+  // `quiet`: a background re-check keeps showing the last answer until the new one arrives.
+  const check = async (quiet = false) => {
     if (checking) return;
     checking = true;
-    setStatus("checking", "Checking the server…");
+    if (!quiet) setStatus("checking", "Checking the server…");
     try {
       const health = await fetchHealth(config.apiBaseUrl);
       // The server knows its public MCP URL best (behind `swa start` it differs from this page's origin).
@@ -239,10 +242,10 @@ async function main() {
   };
   byId("recheck").addEventListener("click", () => void check());
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") void check();
+    if (document.visibilityState === "visible") void check(true);
   });
   setInterval(() => {
-    if (document.visibilityState === "visible") void check();
+    if (document.visibilityState === "visible") void check(true);
   }, RECHECK_EVERY_MS);
   await check();
   document.documentElement.dataset.ready = "true";

@@ -130,6 +130,11 @@ describe("npm run swa: the Static Web Apps CLI in front of the local server", ()
       await page.waitForSelector("#sign-in", { state: "visible" });
       assert.equal(await page.textContent("#account-user"), "");
 
+      // A deep link falls back to the page, which still finds its files and the server.
+      await page.goto(`${swaUrl}/clients/vscode`);
+      await page.waitForSelector('#status[data-state="up"]');
+      assert.equal(await page.inputValue("#endpoint"), mcpUrl);
+
       assert.deepEqual(blocked, [], "no request left this machine");
       // config.json exists only on Azure (written by azd's hook); here the page falls back to its origin.
       assert.deepEqual(
