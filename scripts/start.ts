@@ -64,6 +64,7 @@ ${
 }`;
 
 console.log(`
+  Landing page     ${server.url}/   (how to connect each MCP client)
   MCP server       ${server.mcpUrl}   (${authMode} mode)
   Entra emulator   ${emulator.issuer}
   Graph emulator   ${emulator.graphBaseUrl}
