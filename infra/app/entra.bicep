@@ -3,7 +3,9 @@
 // - pre-authorizes VS Code so it can get a token for the server without a consent prompt (Entra mode);
 // - asks for Microsoft Graph User.Read (delegated): the OBO exchange turns the user's token into a
 //   Graph token for the tools;
-// - registers the proxy's callback `https://<function host>/oauth/callback` (proxy mode);
+// - registers the proxy's callback `https://<function host>/oauth/callback` (proxy mode) and the page
+//   Entra returns to after the Graph consent link (`/oauth/consent-complete`, shown on the landing page
+//   and in `consent_required` tool errors);
 // - trusts the Function App's managed identity through a federated identity credential: the identity's
 //   token is the client assertion, so the app has no client secret and no certificate.
 // Admin consent for the whole tenant is optional (grantAdminConsent).
@@ -80,6 +82,7 @@ var apiSettings = {
 var webSettings = {
   redirectUris: [
     'https://${functionAppHostName}/oauth/callback'
+    'https://${functionAppHostName}/oauth/consent-complete'
   ]
   implicitGrantSettings: {
     enableAccessTokenIssuance: false

@@ -417,10 +417,10 @@ describe("Entra app registration", () => {
     const access = expr(variables(entra).get("requiredGraphAccess"));
     assert.match(access, /resourceAppId: graphAppId/);
     assert.match(access, /id: graphUserReadId type: 'Scope'/);
-    assert.match(
-      expr(objectGet(variables(entra).get("webSettings") ?? null, "redirectUris")),
-      /'https:\/\/\$\{functionAppHostName\}\/oauth\/callback'/,
-    );
+    const redirectUris = expr(objectGet(variables(entra).get("webSettings") ?? null, "redirectUris"));
+    assert.match(redirectUris, /'https:\/\/\$\{functionAppHostName\}\/oauth\/callback'/);
+    // The Graph consent link (landing page, consent_required errors) returns there.
+    assert.match(redirectUris, /'https:\/\/\$\{functionAppHostName\}\/oauth\/consent-complete'/);
     assert.equal(moduleArg("entra", "functionAppHostName"), "functionAppHostName");
   });
 
