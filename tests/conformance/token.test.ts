@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { azuriteTableClient } from "../../api/src/store/azurite.ts";
 import { type Stack, startStack } from "../../scripts/lib/stack.ts";
@@ -19,6 +20,7 @@ import {
   codeRequest,
   expectOAuthError,
   pkce,
+  REDIRECT,
   refresh,
   registerClient,
   SCOPE,
@@ -253,6 +255,51 @@ describe("/revoke (RFC 7009 §2.1, §2.2)", () => {
     });
     assert.equal(res.status, 200);
     await res.body?.cancel();
+    await intact();
+  });
+});
+
+describe("request size (DoS): the authorization server's POST endpoints refuse oversized bodies", () => {
+  /** POSTs with node:http (fetch gives up when the server answers before the body is sent). */
+  function postStatus(path: string, type: string, body: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        `${stack.server.url}${path}`,
+        {
+          method: "POST",
+          agent: false,
+          headers: {
+            "content-type": type,
+            "content-length": Buffer.byteLength(body),
+            origin: stack.server.url,
+            "x-forwarded-for": "192.0.2.77",
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      // The server may close the connection once it has answered; only the answer matters.
+      req.on("error", (err) => reject(new Error(`${path}: ${err.message}`)));
+      req.end(body);
+    });
+  }
+
+  it("a body over MAX_BODY_BYTES → 413 before it is read, on /token, /revoke, /register and /authorize/consent", async () => {
+    const huge = "a".repeat(1_048_576 + 1);
+    for (const [path, type, body] of [
+      [
+        "/token",
+        "application/x-www-form-urlencoded",
+        `grant_type=authorization_code&client_id=x&code=${huge}`,
+      ],
+      ["/revoke", "application/x-www-form-urlencoded", `token=${huge}`],
+      ["/register", "application/json", JSON.stringify({ redirect_uris: [REDIRECT], client_name: huge })],
+      ["/authorize/consent", "application/x-www-form-urlencoded", `request_id=${huge}`],
+    ] as const) {
+      assert.equal(await postStatus(path, type, body), 413, path);
+    }
     await intact();
   });
 });

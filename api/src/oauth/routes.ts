@@ -5,6 +5,7 @@
  * @module
  */
 import type { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { mountAuthorize } from "./authorize.ts";
 import { mountCallback } from "./callback.ts";
@@ -30,6 +31,22 @@ export function mountAuthorizationServer(app: Hono, as: AsContext): void {
     OAUTH_PATHS.revoke,
   ]) {
     app.use(path, open);
+  }
+  // The form and JSON bodies these endpoints read are small: refuse big ones before buffering them.
+  const limit = bodyLimit({
+    maxSize: as.config.maxBodyBytes,
+    onError: (c) =>
+      c.json(
+        {
+          error: "invalid_request",
+          error_description: `Request body exceeds ${as.config.maxBodyBytes} bytes`,
+        },
+        413,
+        { "Cache-Control": "no-store" },
+      ),
+  });
+  for (const path of [OAUTH_PATHS.token, OAUTH_PATHS.register, OAUTH_PATHS.revoke, OAUTH_PATHS.consent]) {
+    app.use(path, limit);
   }
   const metadata = authorizationServerMetadata(as.config);
   app.get("/.well-known/oauth-authorization-server", (c) => c.json(metadata));
