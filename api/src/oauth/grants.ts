@@ -342,7 +342,10 @@ export function createGrantService(
         );
       } catch (err) {
         if (!(err instanceof StoreConflictError)) throw err;
-        // Two refreshes with the same token at once (a client retry): both stay within the grace window.
+        // Another refresh with the same token won the rotation at the same moment (another instance, a
+        // client retry). Answering too would start a second live chain: withdraw ours instead.
+        await store.delete("refresh", successor);
+        throw new GrantError("The refresh token was used by a concurrent request; use that request's tokens");
       }
       return tokens;
     },
