@@ -1,0 +1,153 @@
+/**
+ * Portability guard: the server code outside `api/src/hosts/` runs on Node and in the Azure Functions
+ * worker alike, so it imports neither `node:*` modules nor `@azure/functions` (hosts own both); and
+ * `api/src/app.ts` can be imported without side effects (no environment reads, no I/O, no timers, no
+ * output), which keeps the Functions cold start and the worker's indexing step cheap.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SRC = join(ROOT, "api/src");
+const HOSTS = join(SRC, "hosts");
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(path);
+    return /\.(ts|mts|cts|js|mjs)$/.test(e.name) ? [path] : [];
+  });
+}
+
+/** Comments blanked (strings kept), so a commented-out import neither counts nor hides one. */
+function stripComments(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; ) {
+    const c = text[i];
+    if (c === '"' || c === "'" || c === "`") {
+      let j = i + 1;
+      while (j < text.length && text[j] !== c) j += text[j] === "\\" ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (text.startsWith("//", i)) {
+      const end = text.indexOf("\n", i);
+      i = end < 0 ? text.length : end;
+    } else if (text.startsWith("/*", i)) {
+      const end = text.indexOf("*/", i + 2);
+      const chunk = text.slice(i, end < 0 ? text.length : end + 2);
+      out += chunk.replace(/[^\n]/g, " ");
+      i += chunk.length;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Every module specifier a file loads: static `import … from`, side-effect `import "…"`, `export … from`,
+ * `import type … from` (harmless at run time, still a dependency on the module), dynamic `import("…")`
+ * and `require("…")`.
+ */
+export function importedSpecifiers(text: string): string[] {
+  const code = stripComments(text);
+  const specs: string[] = [];
+  const patterns = [
+    /\b(?:import|export)\s+(?:type\s+)?[\w*${}\s,]*?\s*from\s*(["'])([^"']+)\1/g,
+    /\bimport\s*(["'])([^"']+)\1/g,
+    /\b(?:import|require)\s*\(\s*(["'])([^"']+)\1\s*\)/g,
+  ];
+  for (const re of patterns) for (const m of code.matchAll(re)) specs.push(m[2]);
+  return specs;
+}
+
+describe("portability: api/src outside hosts/ is runtime-neutral", () => {
+  it("the import parser finds every form of import", () => {
+    const sample = `import a from "node:fs";
+import { b,
+  c } from 'node:path';
+import * as d from "@azure/functions";
+import type { E } from "node:http";
+import "node:process";
+export { f } from "node:os";
+export * from "node:util";
+const g = await import("node:crypto");
+const h = require("node:net");
+// import nope from "node:commented";
+/* import nope from "node:block"; */
+`;
+    assert.deepEqual(importedSpecifiers(sample).sort(), [
+      "@azure/functions",
+      "node:crypto",
+      "node:fs",
+      "node:http",
+      "node:net",
+      "node:os",
+      "node:path",
+      "node:process",
+      "node:util",
+    ]);
+  });
+
+  it("no file under api/src/ outside api/src/hosts/ imports node:* or @azure/functions", () => {
+    const files = sourceFiles(SRC).filter((f) => !f.startsWith(`${HOSTS}/`));
+    assert.ok(files.length > 20, `expected the server's sources under ${SRC}, found ${files.length}`);
+    const offenders: string[] = [];
+    for (const file of files) {
+      for (const spec of importedSpecifiers(readFileSync(file, "utf8"))) {
+        if (spec.startsWith("node:") || spec === "@azure/functions" || spec.startsWith("@azure/functions/")) {
+          offenders.push(`${relative(ROOT, file)} imports ${spec}`);
+        }
+      }
+    }
+    assert.deepEqual(offenders, []);
+  });
+
+  it("api/src/app.ts imports without side effects: no env reads, no fetch, no timers, no output, exits at once", () => {
+    // A child process with instrumented globals imports the module and reports what it touched.
+    const probe = `
+      const touched = { env: [], fetch: 0, timers: 0 };
+      const env = process.env;
+      // Node's loader and some packages (the Azure SDK's logger) read variables as they load; the rule is
+      // about the server's own code, so only reads made from api/src count.
+      Error.stackTraceLimit = 50;
+      const fromCode = () => (new Error().stack ?? "").includes("/api/src/");
+      process.env = new Proxy(env, { get(t, k) { if (typeof k === "string" && fromCode()) touched.env.push(k); return t[k]; } });
+      globalThis.fetch = () => { touched.fetch++; return Promise.reject(new Error("no I/O at import")); };
+      for (const name of ["setTimeout", "setInterval", "setImmediate"]) {
+        const real = globalThis[name];
+        globalThis[name] = (...args) => { touched.timers++; return real(...args); };
+      }
+      const mod = await import(${JSON.stringify(join(SRC, "app.ts"))});
+      if (typeof mod.createApp !== "function") throw new Error("createApp is not exported");
+      await new Promise((r) => process.nextTick(r));
+      process.env = env;
+      process.stdout.write("PROBE" + JSON.stringify(touched));
+    `;
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", probe], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(run.error, undefined, String(run.error));
+    assert.equal(run.signal, null, "importing app.ts left something running (the child had to be killed)");
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stderr, "", "importing app.ts wrote to stderr");
+    assert.ok(
+      run.stdout.startsWith("PROBE"),
+      `importing app.ts wrote to stdout: ${run.stdout.slice(0, 300)}`,
+    );
+    const touched = JSON.parse(run.stdout.slice("PROBE".length)) as {
+      env: string[];
+      fetch: number;
+      timers: number;
+    };
+    assert.deepEqual(touched, { env: [], fetch: 0, timers: 0 });
+  });
+});
