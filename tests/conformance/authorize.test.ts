@@ -213,6 +213,28 @@ describe("consent page (MCP security best practices: confused deputy; RFC 6749 �
     assert.ok(isEntraAuthorize(stack, ok.headers.get("location")));
   });
 
+  it("a consent POST from another browser, with the page's request id and CSRF token → 403, no redirect to Entra", async () => {
+    // The attacker opens the consent page for a request they started, then makes the victim's browser
+    // (no Origin header, as some clients send none) submit it.
+    const attacker = new CookieJar();
+    const page = await openConsent(attacker, authorizeUrl(stack, { client }));
+    const victim = new CookieJar();
+    const forged = await postConsent(
+      stack,
+      victim,
+      { request_id: page.requestId, csrf_token: page.csrf, decision: "approve" },
+      null,
+    );
+    await expectErrorPage(forged, 403);
+    // The browser that was shown the page can still answer it.
+    const ok = await postConsent(stack, attacker, {
+      request_id: page.requestId,
+      csrf_token: page.csrf,
+      decision: "approve",
+    });
+    assert.ok(isEntraAuthorize(stack, ok.headers.get("location")));
+  });
+
   it("a consent POST with a foreign Origin → 403", async () => {
     const jar = new CookieJar();
     const page = await openConsent(jar, authorizeUrl(stack, { client }));

@@ -26,6 +26,8 @@ import { redirectUriMatches } from "./redirect-uri.ts";
 export const PENDING_TTL_SEC = 10 * 60;
 const CONSENT_COOKIE = "mcp-consent";
 const TX_COOKIE = "mcp-tx";
+/** Identifies the browser a consent page was shown to, so only that browser can answer it. */
+const BROWSER_COOKIE = "mcp-browser";
 const CONSENT_REMEMBER_SEC = 30 * 24 * 60 * 60;
 
 /** An authorization request that passed validation and waits for consent, then for Entra. */
@@ -39,6 +41,8 @@ export interface PendingAuthorization {
   scopes: string[];
   resource?: string;
   csrf: string;
+  /** The browser the consent page was shown to (its `mcp-browser` cookie). */
+  browser?: string;
 }
 
 /** The Entra leg of a pending authorization, keyed by the hash of the `state` sent to Entra. */
@@ -114,6 +118,11 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
     const remembered = await as.cookies.get<{ clients: string[] }>(c, CONSENT_COOKIE);
     if (remembered?.clients.includes(client.client_id)) return startUpstream(c, as, request);
 
+    // The CSRF token alone is no defence against a request the attacker started and then makes the
+    // victim's browser answer: bind the request to the browser the page is shown to.
+    const browser = (await as.cookies.get<{ b: string }>(c, BROWSER_COOKIE))?.b ?? randomToken(24);
+    await as.cookies.set(c, BROWSER_COOKIE, { b: browser }, PENDING_TTL_SEC);
+    request.browser = browser;
     const requestId = randomToken(24);
     await as.store.put("pending", requestId, request, { ttlSec: PENDING_TTL_SEC, ifAbsent: true });
     const html = renderConsentPage({
@@ -151,7 +160,11 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
         "This sign-in request expired or was already answered. Start again from your application.",
       );
     const request = entry.value;
-    if (!(await sameSecret(String(form.csrf_token ?? ""), request.csrf))) {
+    const browser = (await as.cookies.get<{ b: string }>(c, BROWSER_COOKIE))?.b ?? "";
+    if (
+      !(await sameSecret(String(form.csrf_token ?? ""), request.csrf)) ||
+      !(await sameSecret(browser, request.browser ?? ""))
+    ) {
       return errorPage(
         c,
         403,
