@@ -38,10 +38,10 @@ export function ensureChromium(): string {
   }
   console.log(`${CHROMIUM} is missing: installing Debian's chromium with apt-get…`);
   if (!knownToApt() && run("apt-get", ["update"]) !== 0) throw new Error("apt-get update failed");
-  let status = run("apt-get", ["install", "-y", "--no-install-recommends", "chromium"]);
+  let status = run("apt-get", ["install", "-y", "--no-install-recommends", "chromium", "fonts-dejavu-core"]);
   // Stale package lists (a mirror moved a version on): refresh once and retry.
   if (status !== 0 && run("apt-get", ["update"]) === 0) {
-    status = run("apt-get", ["install", "-y", "--no-install-recommends", "chromium"]);
+    status = run("apt-get", ["install", "-y", "--no-install-recommends", "chromium", "fonts-dejavu-core"]);
   }
   if (status !== 0 || !existsSync(CHROMIUM)) throw new Error(`apt-get could not install ${CHROMIUM}`);
   return CHROMIUM;
