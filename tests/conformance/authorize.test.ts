@@ -106,6 +106,15 @@ describe("/authorize: client and redirect URI checked before any redirect (RFC 6
     await assertServing(stack);
   });
 
+  it("an absurdly long client_id is an unknown client (error page), not a server error", async () => {
+    const url = authorizeUrl(stack, {
+      client: { client_id: `dcr_${"x".repeat(5000)}`, redirect_uris: [REDIRECT] },
+    });
+    const html = await expectErrorPage(await fetch(url, { redirect: "manual" }));
+    assert.match(html, /Unknown application/);
+    await assertServing(stack);
+  });
+
   it("unregistered redirect_uri: HTML error page, 400, no redirect", async () => {
     const url = authorizeUrl(stack, { client, redirectUri: "https://attacker.example/cb" });
     const html = await expectErrorPage(await fetch(url, { redirect: "manual" }));

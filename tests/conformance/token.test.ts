@@ -87,6 +87,27 @@ describe("/token authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6, OAuth 2.1
     await intact();
   });
 
+  it("redirect_uri left out of the authorization request may be left out at /token; if it was sent, it must be repeated (RFC 6749 §4.1.3)", async () => {
+    const p = pkce();
+    const back = await authorize(stack, { client, pkce: p, jar, extra: { redirect_uri: null } });
+    const code = back.searchParams.get("code");
+    assert.ok(code, back.toString());
+    const ok = await tokenRaw(stack, {
+      ...codeRequest(stack, client, code, p.verifier),
+      redirect_uri: undefined,
+    });
+    assert.equal(ok.status, 200, await ok.clone().text());
+    await ok.body?.cancel();
+
+    const named = await freshCode();
+    const res = await tokenRaw(stack, {
+      ...codeRequest(stack, client, named.code, named.verifier),
+      redirect_uri: undefined,
+    });
+    await expectOAuthError(res, 400, "invalid_grant");
+    await intact();
+  });
+
   it("code redeemed by another client → invalid_grant (RFC 6749 §4.1.3)", async () => {
     const { code, verifier } = await freshCode();
     const res = await tokenRaw(stack, {

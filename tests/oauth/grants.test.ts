@@ -27,7 +27,7 @@ async function signedIn() {
     clientId: "dcr_client",
     scopes: ["user_impersonation", "offline_access"],
     upstream: { accessToken: "entra-at", refreshToken: "entra-rt", expiresAt: Date.now() + 3_600_000 },
-    code: { redirectUri: "http://127.0.0.1/cb", codeChallenge: "x".repeat(43) },
+    code: { redirectUri: "http://127.0.0.1/cb", redirectUriGiven: true, codeChallenge: "x".repeat(43) },
   });
   const tokens = await grants.redeemCode(code, async () => {});
   return { grants, tokens };

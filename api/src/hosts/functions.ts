@@ -73,8 +73,10 @@ export async function handleSweep(_timer: Timer, context: InvocationContext): Pr
     import("../store/index.ts"),
   ]);
   const config = loadConfig(process.env);
+  // The same rule as createApp: proxy mode always has a table, Entra-direct mode when one is configured
+  // (the SSE backplane then keeps its sessions there).
   const store =
-    config.authMode === "proxy"
+    config.authMode === "proxy" || config.storage.tableEndpoint
       ? createStore(config, { managedIdentityClientId: config.managedIdentityClientId })
       : undefined;
   const { swept } = await sweepExpiredState({ store });

@@ -36,6 +36,8 @@ export interface PendingAuthorization {
   clientName: string;
   clientSource: ClientRecord["source"];
   redirectUri: string;
+  /** Whether the client named the redirect URI (RFC 6749 §4.1.3: then `/token` must repeat it). */
+  redirectUriGiven: boolean;
   state?: string;
   codeChallenge: string;
   scopes: string[];
@@ -108,6 +110,7 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       clientName: client.client_name ?? client.client_id,
       clientSource: client.source,
       redirectUri,
+      redirectUriGiven: q.redirect_uri !== undefined,
       state: q.state,
       codeChallenge: q.code_challenge,
       scopes,

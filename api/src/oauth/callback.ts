@@ -133,6 +133,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
       upstream,
       code: {
         redirectUri: request.redirectUri,
+        redirectUriGiven: request.redirectUriGiven,
         codeChallenge: request.codeChallenge,
         resource: request.resource,
       },

@@ -33,7 +33,11 @@ export function createClientRegistry(deps: {
       const pre = fixed.get(clientId);
       if (pre) return pre;
       if (deps.cimd.accepts(clientId)) return deps.cimd.resolve(clientId);
-      const entry = await deps.store.get<ClientRecord & { lastUsed: number }>("client", clientId);
+      // Registered ids are short (`dcr_` + 24 characters); anything long is unknown, not a storage key.
+      const entry =
+        clientId.length <= 64
+          ? await deps.store.get<ClientRecord & { lastUsed: number }>("client", clientId)
+          : undefined;
       if (!entry) {
         throw new AsError({
           code: OAuthErrorCode.InvalidClient,

@@ -54,6 +54,8 @@ interface CodeRow {
   wrappedKey: string;
   clientId: string;
   redirectUri: string;
+  /** Absent on codes from before it was recorded: treated as given (the strict reading). */
+  redirectUriGiven?: boolean;
   codeChallenge: string;
   scopes: string[];
   resource?: string;
@@ -105,7 +107,7 @@ export interface GrantService {
     clientId: string;
     scopes: string[];
     upstream: UpstreamTokens;
-    code: { redirectUri: string; codeChallenge: string; resource?: string };
+    code: { redirectUri: string; redirectUriGiven: boolean; codeChallenge: string; resource?: string };
   }): Promise<{ code: string }>;
   /** Spends a code (single use). A second attempt revokes everything the first one issued. */
   redeemCode(
@@ -113,6 +115,7 @@ export interface GrantService {
     check: (row: {
       clientId: string;
       redirectUri: string;
+      redirectUriGiven?: boolean;
       codeChallenge: string;
       resource?: string;
     }) => Promise<void>,

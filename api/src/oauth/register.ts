@@ -45,5 +45,8 @@ export function mountRegister(app: Hono, as: AsContext): void {
 
 /** The caller's address as the platform reports it (the last X-Forwarded-For hop is the one Azure's front end added; earlier hops are client-supplied). */
 function callerAddress(c: Context): string {
-  return c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim() || c.req.header("x-real-ip") || "direct";
+  const address =
+    c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim() || c.req.header("x-real-ip") || "direct";
+  // An address is at most 45 characters (IPv6 with an embedded IPv4); anything longer is not one.
+  return address.slice(0, 64);
 }

@@ -63,8 +63,12 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
           }
           const tokens = await as.grants.redeemCode(form.code, async (row) => {
             if (row.clientId !== clientId) throw new GrantError("The code was issued to another client.");
-            if (form.redirect_uri !== row.redirectUri)
-              throw new GrantError("redirect_uri does not match the authorization request.");
+            // RFC 6749 §4.1.3: required, and identical, if it was in the authorization request.
+            const mismatch =
+              form.redirect_uri === undefined
+                ? row.redirectUriGiven !== false
+                : form.redirect_uri !== row.redirectUri;
+            if (mismatch) throw new GrantError("redirect_uri does not match the authorization request.");
             if (!(await sameSecret(await s256(form.code_verifier), row.codeChallenge))) {
               throw new GrantError("The code_verifier does not match the code_challenge.");
             }
