@@ -21,10 +21,10 @@ import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextproto
 import type { EmulatorUser } from "../../emulator/index.ts";
 import { ROOT, type Stack, startStack } from "../../scripts/lib/stack.ts";
 import { assertIsUser, TokenLedger, type ToolResultLike, toolJson } from "../helpers/entra-direct.ts";
+import { INSPECTOR, inspectorEnv } from "../helpers/inspector.ts";
 import { parseChallenge } from "../helpers/mcp-request.ts";
 
 const run = promisify(execFile);
-const INSPECTOR = path.join(ROOT, "node_modules/.bin/mcp-inspector");
 
 describe("Entra-direct mode with real MCP clients", () => {
   let stack: Stack;
@@ -61,12 +61,7 @@ describe("Entra-direct mode with real MCP clients", () => {
       ],
       {
         cwd: ROOT,
-        env: {
-          ...process.env,
-          HOME: inspectorHome,
-          MCP_CATALOG_PATH: path.join(inspectorHome, "mcp.json"),
-          MCP_CLIENT_CONFIG_PATH: path.join(inspectorHome, "client.json"),
-        },
+        env: { ...process.env, ...inspectorEnv(inspectorHome) },
         timeout: 90_000,
         maxBuffer: 10 * 1024 * 1024,
       },

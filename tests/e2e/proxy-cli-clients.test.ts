@@ -21,6 +21,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { ensureCa } from "../../emulator/index.ts";
 import { freePort, ROOT, type Stack, startStack } from "../../scripts/lib/stack.ts";
+import { INSPECTOR, inspectorEnv } from "../helpers/inspector.ts";
 import { assertGraphUser, browserEnv, browserWalks, inheritedEnv } from "../helpers/proxy-e2e.ts";
 
 let stack: Stack;
@@ -118,17 +119,6 @@ describe("mcp-remote (stdio bridge)", () => {
 });
 
 describe("MCP Inspector CLI", () => {
-  const INSPECTOR = join(
-    ROOT,
-    "node_modules",
-    "@modelcontextprotocol",
-    "inspector",
-    "clients",
-    "launcher",
-    "build",
-    "index.js",
-  );
-
   async function runInspector(dir: string, args: string[]) {
     const child = spawn(
       process.execPath,
@@ -151,11 +141,7 @@ describe("MCP Inspector CLI", () => {
         env: {
           ...inheritedEnv(),
           ...browserEnv(dir, adele()),
-          // Private state: HOME (~/.mcp-inspector), the OAuth store and the catalog (ad-hoc runs take no --catalog).
-          HOME: dir,
-          MCP_CATALOG_PATH: join(dir, "mcp.json"),
-          MCP_STORAGE_DIR: join(dir, "storage"),
-          MCP_INSPECTOR_SECRET_STORE: "file",
+          ...inspectorEnv(dir),
           // Not a TTY: ask the CLI to open the browser anyway (it prints the URL either way).
           MCP_AUTO_OPEN_ENABLED: "true",
         },

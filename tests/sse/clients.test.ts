@@ -15,7 +15,8 @@ import { Client, SSEClientTransport } from "@modelcontextprotocol/client";
 import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport as V1SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { CookieJar, walkAuthorization } from "../../scripts/lib/browser-walk.ts";
-import { ROOT, type Stack, startStack } from "../../scripts/lib/stack.ts";
+import { type Stack, startStack } from "../../scripts/lib/stack.ts";
+import { INSPECTOR, inspectorEnv } from "../helpers/inspector.ts";
 import { proxyToken, StatefulOAuthProvider } from "./helpers.ts";
 
 let stack: Stack;
@@ -99,17 +100,6 @@ describe("SDK clients over SSE with OAuth (proxy mode)", () => {
 });
 
 describe("MCP Inspector CLI", () => {
-  const INSPECTOR = join(
-    ROOT,
-    "node_modules",
-    "@modelcontextprotocol",
-    "inspector",
-    "clients",
-    "launcher",
-    "build",
-    "index.js",
-  );
-
   test("--transport sse with an Authorization header calls get_graph_user_details", async () => {
     const token = await proxyToken(stack.server.url, adele().upn, "Inspector CLI token");
     const opened = () => (stack.server.output().match(/"msg":"sse session opened"/g) ?? []).length;
@@ -136,14 +126,7 @@ describe("MCP Inspector CLI", () => {
         cwd: dir,
         encoding: "utf8",
         timeout: 90_000,
-        // Private state: HOME (~/.mcp-inspector), its storage and catalog.
-        env: {
-          ...process.env,
-          HOME: dir,
-          MCP_CATALOG_PATH: join(dir, "mcp.json"),
-          MCP_STORAGE_DIR: join(dir, "storage"),
-          MCP_INSPECTOR_SECRET_STORE: "file",
-        },
+        env: { ...process.env, ...inspectorEnv(dir) },
       },
     ).catch((err: { stdout?: string; stderr?: string; message: string }) => {
       throw new Error(
