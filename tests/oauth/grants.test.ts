@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
 import { loadConfig } from "../../api/src/config.ts";
 import { createGrantService, GrantError } from "../../api/src/oauth/grants.ts";
 import { createKeyring } from "../../api/src/store/keys.ts";
@@ -49,5 +50,25 @@ describe("refresh rotation across instances (OAuth 2.1 §4.3.1, RFC 9700 §4.14.
     // The winner's chain goes on.
     const next = await grants.refresh(won[0].value.refresh_token, "dcr_client");
     assert.ok(next.refresh_token);
+  });
+});
+
+describe("access token verification (RFC 9068 §4)", () => {
+  it("accepts the server's own token; refuses an unknown kid and a foreign key with the server's kid", async () => {
+    const { grants, tokens } = await signedIn();
+    const ok = await grants.verifyAccessToken(tokens.access_token);
+    assert.equal(ok.grant.oid, "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f");
+
+    const claims = decodeJwt(tokens.access_token);
+    const { kid } = decodeProtectedHeader(tokens.access_token);
+    const { privateKey } = await generateKeyPair("ES256");
+    const forge = (k: string | undefined) =>
+      new SignJWT(claims).setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: k }).sign(privateKey);
+    await assert.rejects(grants.verifyAccessToken(await forge("not-a-key-of-ours")), {
+      code: "ERR_JWKS_NO_MATCHING_KEY",
+    });
+    await assert.rejects(grants.verifyAccessToken(await forge(kid)), {
+      code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+    });
   });
 });

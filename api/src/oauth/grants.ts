@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { base64url, createLocalJWKSet, jwtVerify, SignJWT } from "jose";
+import { base64url, errors, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../config.ts";
 import type { UpstreamTokens } from "../entra/upstream.ts";
 import {
@@ -359,9 +359,10 @@ export function createGrantService(
         let keys = await keyring.load(now());
         if (!keys.signing.all.some((k) => k.kid === header.kid))
           keys = await keyring.load(now(), { refresh: true });
-        return createLocalJWKSet(keys.signing.jwks)(
-          header as Parameters<ReturnType<typeof createLocalJWKSet>>[0],
-        );
+        // The ring holds the imported public keys: no JWK import per request.
+        const key = keys.signing.all.find((k) => k.kid === header.kid);
+        if (!key) throw new errors.JWKSNoMatchingKey();
+        return key.publicKey;
       };
       const { payload } = await jwtVerify(token, keySet, {
         algorithms: ["ES256"],
