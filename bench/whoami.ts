@@ -7,12 +7,12 @@
 // with jose against the emulator's JWKS (fetched once, then cached), exactly as in production.
 import { Agent, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { start as startEmulator } from "@entra-mcp/emulator";
 import { serve } from "@hono/node-server";
 import { createApp } from "../api/src/app.ts";
 import type { TokenVerifier } from "../api/src/auth/entra-verifier.ts";
 import { loadConfig } from "../api/src/config.ts";
 import { silentLogger } from "../api/src/log.ts";
-import { start as startEmulator } from "../emulator/index.ts";
 import { ensureTrustedCa } from "../scripts/lib/trust.ts";
 import { toolCall } from "../tests/helpers/mcp-request.ts";
 

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { signIn } from "../../emulator/signin.ts";
+import { signIn } from "@entra-mcp/emulator/signin";
 
 export class CookieJar {
   private readonly jars = new Map<string, Map<string, string>>();

@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash, randomBytes } from "node:crypto";
-import { signIn } from "../../emulator/signin.ts";
+import { signIn } from "@entra-mcp/emulator/signin";
 
 export interface LoginOptions {
   authorityHost: string;

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { type Emulator, start as startEmulator } from "../../emulator/index.ts";
+import { type Emulator, start as startEmulator } from "@entra-mcp/emulator";
 import { type Azurite, startAzurite } from "../azurite.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));

@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ensureCa } from "../../emulator/ca.ts";
+import { ensureCa } from "@entra-mcp/emulator/ca";
 
 /** The CA file the server and clients should trust: the emulator's CA plus any the environment had. */
 export async function trustBundle(): Promise<string> {

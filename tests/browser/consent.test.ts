@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
+import type { EmulatorUser } from "@entra-mcp/emulator";
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from "@modelcontextprotocol/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import type { EmulatorUser } from "../../emulator/index.ts";
 import { type Stack, startStack } from "../../scripts/lib/stack.ts";
 import { assertGraphUser, StatefulOAuthProvider } from "../helpers/proxy-e2e.ts";
 import { DESKTOP, launchChromium, PHONE, screenshot, watchProblems } from "./helpers.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { signIn } from "../../emulator/signin.ts";
+import { signIn } from "@entra-mcp/emulator/signin";
 import { CookieJar } from "../../scripts/lib/browser-walk.ts";
 import type { Stack } from "../../scripts/lib/stack.ts";
 import { toolCall } from "../helpers/mcp-request.ts";

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import type { EmulatorUser } from "@entra-mcp/emulator";
 import {
   Client,
   discoverOAuthServerInfo,
@@ -18,7 +19,6 @@ import {
 } from "@modelcontextprotocol/client";
 import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { EmulatorUser } from "../../emulator/index.ts";
 import { ROOT, type Stack, startStack } from "../../scripts/lib/stack.ts";
 import { assertIsUser, TokenLedger, type ToolResultLike, toolJson } from "../helpers/entra-direct.ts";
 import { INSPECTOR, inspectorEnv } from "../helpers/inspector.ts";

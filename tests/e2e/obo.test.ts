@@ -7,8 +7,8 @@
 // from one test to the next, as it would for a real user.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { EmulatorUser } from "../../emulator/index.ts";
-import { signIn } from "../../emulator/signin.ts";
+import type { EmulatorUser } from "@entra-mcp/emulator";
+import { signIn } from "@entra-mcp/emulator/signin";
 import {
   freePort,
   type ServerProcess,

@@ -11,7 +11,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { type Emulator, start } from "../../emulator/index.ts";
+import { type Emulator, start } from "@entra-mcp/emulator";
 import { toolCall } from "../helpers/mcp-request.ts";
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@
  * that no token the test handled ever shows up in the server's output.
  */
 import assert from "node:assert/strict";
-import type { Emulator, EmulatorUser } from "../../emulator/index.ts";
+import type { Emulator, EmulatorUser } from "@entra-mcp/emulator";
 import { type EntraTokens, loginPublicClient } from "../../scripts/lib/entra-login.ts";
 
 /** Every token string a test obtained, so the test can assert none was logged. */

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { EmulatorUser } from "@entra-mcp/emulator";
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from "@modelcontextprotocol/client";
-import type { EmulatorUser } from "../../emulator/index.ts";
 import { walkAuthorization } from "../../scripts/lib/browser-walk.ts";
 import { ROOT } from "../../scripts/lib/stack.ts";
 import type { BrowserWalkRecord } from "./browser.ts";

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type Emulator, start as startEmulator } from "../../emulator/index.ts";
+import { type Emulator, start as startEmulator } from "@entra-mcp/emulator";
 import { installFakeWorker } from "../functions/fake-worker.ts";
 
 installFakeWorker();
