@@ -8,13 +8,13 @@
 import { Agent, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { start as startEmulator } from "@entra-mcp/emulator";
+import { toolCall } from "@entra-mcp/testing/mcp-request";
+import { ensureTrustedCa } from "@entra-mcp/testing/trust";
 import { serve } from "@hono/node-server";
 import { createApp } from "../api/src/app.ts";
 import type { TokenVerifier } from "../api/src/auth/entra-verifier.ts";
 import { loadConfig } from "../api/src/config.ts";
 import { silentLogger } from "../api/src/log.ts";
-import { ensureTrustedCa } from "../scripts/lib/trust.ts";
-import { toolCall } from "../tests/helpers/mcp-request.ts";
 
 await ensureTrustedCa();
 

@@ -7,12 +7,12 @@ import {
   codeFor,
   form,
   miToken,
-  pkce,
   startTrusted,
   tokenUrl,
   userToken,
 } from "./fixtures/helpers.ts";
 import type { Emulator } from "./index.ts";
+import { pkce } from "./login.ts";
 import { signIn } from "./signin.ts";
 
 let em: Emulator;

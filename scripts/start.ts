@@ -3,8 +3,8 @@
 // `.local/azurite`, and the server runs as a child on Node 22 trusting the emulator's CA.
 // AUTH_MODE=entra npm start runs Entra-direct mode instead. Ctrl-C stops everything.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { freePort, ROOT, startStack } from "./lib/stack.ts";
-import { ensureTrustedCa } from "./lib/trust.ts";
+import { freePort, ROOT, startStack } from "@entra-mcp/testing/stack";
+import { ensureTrustedCa } from "@entra-mcp/testing/trust";
 
 await ensureTrustedCa();
 

@@ -11,8 +11,9 @@
 // AZURITE_DIR (default .local/azurite; "memory" keeps nothing). Taken ports fall back to free ones.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { freePort, ROOT, type Stack, startStack, waitForHttp } from "./lib/stack.ts";
-import { ensureTrustedCa } from "./lib/trust.ts";
+import { freePort, ROOT, type Stack, startStack } from "@entra-mcp/testing/stack";
+import { ensureTrustedCa } from "@entra-mcp/testing/trust";
+import { waitForHttp } from "@entra-mcp/testing/wait";
 
 await ensureTrustedCa();
 

@@ -4,20 +4,10 @@
 // tests/unit/theme.test.ts fails when the two differ.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { themeModule } from "@entra-mcp/testing/theme";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 
-/** The TypeScript module that carries `css` (app/base.css) for the API. */
-export function themeModule(css: string): string {
-  const body = css.trim().replace(/\\/g, "\\\\").replace(/`/g, "\\`").replace(/\$\{/g, "\\${");
-  return `// Generated from app/base.css by scripts/sync-theme.ts: edit that file and run the script.
-/** The look shared by the landing page and the pages the API renders. */
-export const BASE_CSS = \`${body}\`;
-`;
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const css = readFileSync(`${root}app/base.css`, "utf8");
-  writeFileSync(`${root}api/src/theme.ts`, themeModule(css));
-  console.log("wrote api/src/theme.ts");
-}
+const css = readFileSync(`${root}app/base.css`, "utf8");
+writeFileSync(`${root}api/src/theme.ts`, themeModule(css));
+console.log("wrote api/src/theme.ts");

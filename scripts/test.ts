@@ -2,8 +2,8 @@
 // The runner's own summary is the last thing printed, so CI can read it.
 import { spawnSync } from "node:child_process";
 import { globSync } from "node:fs";
-import { ensureChromium } from "./ensure-chromium.ts";
-import { ensureTrustedCa } from "./lib/trust.ts";
+import { ensureChromium } from "@entra-mcp/testing/chromium";
+import { ensureTrustedCa } from "@entra-mcp/testing/trust";
 
 // Tests talk HTTPS to the local Entra emulator: every test process trusts its CA from the start.
 await ensureTrustedCa();
@@ -24,7 +24,7 @@ for (const [cmd, args] of steps) {
 const patterns = process.argv.slice(2);
 const files = patterns.length
   ? patterns
-  : ["api/**/*.test.ts", "emulator/**/*.test.ts", "tests/**/*.test.ts"];
+  : ["api/**/*.test.ts", "emulator/**/*.test.ts", "testing/**/*.test.ts", "tests/**/*.test.ts"];
 
 // The browser tests drive Debian's Chromium: install it first when they are part of this run.
 if (globSync(files).some((f) => /(^|[\\/])tests[\\/]browser[\\/]/.test(f))) {

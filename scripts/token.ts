@@ -4,10 +4,10 @@
 // (the consent page and the emulator's sign-in are walked over HTTP); in Entra-direct mode it is an
 // Entra token for the API, obtained as the emulator's pre-authorized public client.
 import { existsSync, readFileSync } from "node:fs";
-import { loginPublicClient } from "./lib/entra-login.ts";
-import { loginThroughProxy } from "./lib/proxy-login.ts";
-import { ROOT } from "./lib/stack.ts";
-import { ensureTrustedCa } from "./lib/trust.ts";
+import { loginPublicClient } from "@entra-mcp/emulator/login";
+import { loginThroughProxy } from "@entra-mcp/testing/proxy-login";
+import { ROOT } from "@entra-mcp/testing/stack";
+import { ensureTrustedCa } from "@entra-mcp/testing/trust";
 
 await ensureTrustedCa();
 const file = `${ROOT}.local/dev.json`;

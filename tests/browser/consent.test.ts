@@ -8,11 +8,12 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import type { EmulatorUser } from "@entra-mcp/emulator";
+import { DESKTOP, launchChromium, PHONE, screenshot, watchProblems } from "@entra-mcp/testing/browser";
+import { StatefulOAuthProvider } from "@entra-mcp/testing/oauth-provider";
+import { type Stack, startStack } from "@entra-mcp/testing/stack";
+import { assertGraphUser } from "@entra-mcp/testing/tool-results";
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from "@modelcontextprotocol/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { type Stack, startStack } from "../../scripts/lib/stack.ts";
-import { assertGraphUser, StatefulOAuthProvider } from "../helpers/proxy-e2e.ts";
-import { DESKTOP, launchChromium, PHONE, screenshot, watchProblems } from "./helpers.ts";
 
 /** The client's loopback redirect URI: a real listener, as native MCP clients run one. */
 async function loopbackCallback() {

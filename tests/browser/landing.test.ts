@@ -5,8 +5,6 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { type ServerProcess, type Stack, startServer, startStack } from "../../scripts/lib/stack.ts";
 import {
   contrast,
   copyToDocs,
@@ -17,7 +15,9 @@ import {
   SCREENSHOTS,
   screenshot,
   watchProblems,
-} from "./helpers.ts";
+} from "@entra-mcp/testing/browser";
+import { type ServerProcess, type Stack, startServer, startStack } from "@entra-mcp/testing/stack";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 
 const swaConfig = JSON.parse(readFileSync(`${ROOT}staticwebapp.config.json`, "utf8")) as {
   globalHeaders: Record<string, string>;

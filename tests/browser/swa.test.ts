@@ -7,8 +7,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import {
+  DESKTOP,
+  launchChromium,
+  ROOT,
+  screenshot,
+  stubCdn,
+  watchProblems,
+} from "@entra-mcp/testing/browser";
 import type { Browser } from "playwright-core";
-import { DESKTOP, launchChromium, ROOT, screenshot, stubCdn, watchProblems } from "./helpers.ts";
 
 const swaConfig = JSON.parse(readFileSync(`${ROOT}staticwebapp.config.json`, "utf8")) as {
   globalHeaders: Record<string, string>;

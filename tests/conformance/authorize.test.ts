@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type Stack, startStack } from "../../scripts/lib/stack.ts";
 import {
   assertServing,
   authorize,
@@ -25,7 +24,8 @@ import {
   SCOPE,
   toCallback,
   tokenRaw,
-} from "./helpers.ts";
+} from "@entra-mcp/testing/authorization-server";
+import { type Stack, startStack } from "@entra-mcp/testing/stack";
 
 let stack: Stack;
 let client: Client;

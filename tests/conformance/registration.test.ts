@@ -8,7 +8,6 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer, type Server } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { type ServerProcess, type Stack, startServer, startStack } from "../../scripts/lib/stack.ts";
 import {
   assertServing,
   authorizeUrl,
@@ -20,7 +19,8 @@ import {
   REDIRECT,
   registerClient,
   registerRaw,
-} from "./helpers.ts";
+} from "@entra-mcp/testing/authorization-server";
+import { type ServerProcess, type Stack, startServer, startStack } from "@entra-mcp/testing/stack";
 
 let stack: Stack;
 /** A second server on the same state, started with CIMD_ALLOW_LOOPBACK_HTTP=true. */
@@ -80,7 +80,7 @@ before(async () => {
   tcpPort = (tcp.address() as AddressInfo).port;
   await new Promise<void>((resolve) => docs.listen(0, "127.0.0.1", resolve));
   docsBase = `http://127.0.0.1:${(docs.address() as AddressInfo).port}`;
-  const { freePort } = await import("../../scripts/lib/stack.ts");
+  const { freePort } = await import("@entra-mcp/testing/stack");
   const port = await freePort();
   loopbackServer = await startServer(
     { ...stack.env, PUBLIC_URL: `http://127.0.0.1:${port}`, CIMD_ALLOW_LOOPBACK_HTTP: "true" },

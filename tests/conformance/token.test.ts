@@ -8,8 +8,6 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
-import { azuriteTableClient } from "../../api/src/store/azurite.ts";
-import { type Stack, startStack } from "../../scripts/lib/stack.ts";
 import {
   assertRejected,
   assertServing,
@@ -27,7 +25,9 @@ import {
   signInTokens,
   type Tokens,
   tokenRaw,
-} from "./helpers.ts";
+} from "@entra-mcp/testing/authorization-server";
+import { type Stack, startStack } from "@entra-mcp/testing/stack";
+import { azuriteTableClient } from "../../api/src/store/azurite.ts";
 
 let stack: Stack;
 let client: Client;

@@ -6,8 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type Stack, startStack } from "../../scripts/lib/stack.ts";
-import { assertWorks, type Client, registerClient, signInTokens } from "./helpers.ts";
+import {
+  assertWorks,
+  type Client,
+  registerClient,
+  signInTokens,
+} from "@entra-mcp/testing/authorization-server";
+import { type Stack, startStack } from "@entra-mcp/testing/stack";
 
 let stack: Stack;
 let client: Client;

@@ -11,6 +11,11 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import type { EmulatorUser } from "@entra-mcp/emulator";
+import { INSPECTOR, inspectorEnv } from "@entra-mcp/testing/inspector";
+import { parseChallenge } from "@entra-mcp/testing/mcp-request";
+import { ROOT, type Stack, startStack } from "@entra-mcp/testing/stack";
+import { TokenLedger } from "@entra-mcp/testing/token-ledger";
+import { assertIsUser, type ToolResultLike, toolJson } from "@entra-mcp/testing/tool-results";
 import {
   Client,
   discoverOAuthServerInfo,
@@ -19,10 +24,6 @@ import {
 } from "@modelcontextprotocol/client";
 import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ROOT, type Stack, startStack } from "../../scripts/lib/stack.ts";
-import { assertIsUser, TokenLedger, type ToolResultLike, toolJson } from "../helpers/entra-direct.ts";
-import { INSPECTOR, inspectorEnv } from "../helpers/inspector.ts";
-import { parseChallenge } from "../helpers/mcp-request.ts";
 
 const run = promisify(execFile);
 

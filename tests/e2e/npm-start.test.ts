@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { describe, it } from "node:test";
-import { freePort, ROOT } from "../../scripts/lib/stack.ts";
+import { freePort, ROOT } from "@entra-mcp/testing/stack";
 
 const BIN = `${ROOT}node_modules/.bin`;
 

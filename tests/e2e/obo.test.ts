@@ -9,21 +9,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { EmulatorUser } from "@entra-mcp/emulator";
 import { signIn } from "@entra-mcp/emulator/signin";
-import {
-  freePort,
-  type ServerProcess,
-  type Stack,
-  startServer,
-  startStack,
-} from "../../scripts/lib/stack.ts";
-import {
-  assertIsUser,
-  TokenLedger,
-  type ToolResultLike,
-  toolJson,
-  toolText,
-} from "../helpers/entra-direct.ts";
-import { rpcResult, toolCall } from "../helpers/mcp-request.ts";
+import { rpcResult, toolCall } from "@entra-mcp/testing/mcp-request";
+import { freePort, type ServerProcess, type Stack, startServer, startStack } from "@entra-mcp/testing/stack";
+import { TokenLedger } from "@entra-mcp/testing/token-ledger";
+import { assertIsUser, type ToolResultLike, toolJson, toolText } from "@entra-mcp/testing/tool-results";
 
 describe("On-Behalf-Of Microsoft Graph in Entra-direct mode", () => {
   let stack: Stack;

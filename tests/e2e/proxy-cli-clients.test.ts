@@ -2,7 +2,7 @@
  * Proxy mode with the command-line MCP clients people actually run, each as a child process that
  * opens "the browser" itself: `mcp-remote` (the stdio bridge Claude Desktop and others use) and the
  * MCP Inspector CLI. Their browser opener (the `open` package → xdg-open → `$BROWSER`) runs
- * `tests/helpers/browser.ts`, which walks the consent page and the emulator's sign-in and then delivers
+ * `testing/browser-opener.ts`, which walks the consent page and the emulator's sign-in and then delivers
  * the code to the client's own loopback callback server, as a browser would.
  *
  * Every client gets a private config/storage folder, a free callback port, and the stack's CA.
@@ -18,11 +18,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ensureCa } from "@entra-mcp/emulator";
+import { browserEnv, browserWalks } from "@entra-mcp/testing/browser-opener";
+import { INSPECTOR, inspectorEnv } from "@entra-mcp/testing/inspector";
+import { freePort, inheritedEnv, ROOT, type Stack, startStack } from "@entra-mcp/testing/stack";
+import { assertGraphUser } from "@entra-mcp/testing/tool-results";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { freePort, ROOT, type Stack, startStack } from "../../scripts/lib/stack.ts";
-import { INSPECTOR, inspectorEnv } from "../helpers/inspector.ts";
-import { assertGraphUser, browserEnv, browserWalks, inheritedEnv } from "../helpers/proxy-e2e.ts";
 
 let stack: Stack;
 const dirs: string[] = [];

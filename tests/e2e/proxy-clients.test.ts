@@ -11,12 +11,14 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { ensureCa } from "@entra-mcp/emulator";
+import { walkAuthorization } from "@entra-mcp/testing/browser-walk";
+import { signInV2 } from "@entra-mcp/testing/mcp-clients";
+import { StatefulOAuthProvider } from "@entra-mcp/testing/oauth-provider";
+import { type Stack, startStack } from "@entra-mcp/testing/stack";
+import { assertGraphUser } from "@entra-mcp/testing/tool-results";
 import { validateClientMetadataUrl } from "@modelcontextprotocol/client";
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as StreamableHTTPClientTransportV1 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { walkAuthorization } from "../../scripts/lib/browser-walk.ts";
-import { type Stack, startStack } from "../../scripts/lib/stack.ts";
-import { assertGraphUser, StatefulOAuthProvider, signInV2 } from "../helpers/proxy-e2e.ts";
 
 let stack: Stack;
 

@@ -8,9 +8,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type ServerProcess, type Stack, startServer, startStack } from "../../scripts/lib/stack.ts";
-import { rpcResult, toolCall } from "../helpers/mcp-request.ts";
-import { assertGraphUser, StatefulOAuthProvider, signInV2 } from "../helpers/proxy-e2e.ts";
+import { signInV2 } from "@entra-mcp/testing/mcp-clients";
+import { rpcResult, toolCall } from "@entra-mcp/testing/mcp-request";
+import { StatefulOAuthProvider } from "@entra-mcp/testing/oauth-provider";
+import { type ServerProcess, type Stack, startServer, startStack } from "@entra-mcp/testing/stack";
+import { assertGraphUser } from "@entra-mcp/testing/tool-results";
 
 let stack: Stack;
 const extra: ServerProcess[] = [];

@@ -85,11 +85,7 @@ describe("npm run build", () => {
     ];
     const { stdout } = await run(
       process.execPath,
-      [
-        path.join(root, "tests/functions/bundle-harness.ts"),
-        path.join(away, "main.js"),
-        JSON.stringify(requests),
-      ],
+      [path.join(root, "testing/bundle-harness.ts"), path.join(away, "main.js"), JSON.stringify(requests)],
       { cwd: root, env },
     );
     const result = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");

@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type Emulator, start } from "@entra-mcp/emulator";
-import { toolCall } from "../helpers/mcp-request.ts";
+import { toolCall } from "@entra-mcp/testing/mcp-request";
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -83,11 +83,7 @@ describe("the bundled Functions app against the Entra emulator", () => {
     ];
     const { stdout } = await run(
       process.execPath,
-      [
-        path.join(root, "tests/functions/bundle-harness.ts"),
-        path.join(outDir, "main.js"),
-        JSON.stringify(requests),
-      ],
+      [path.join(root, "testing/bundle-harness.ts"), path.join(outDir, "main.js"), JSON.stringify(requests)],
       {
         cwd: root,
         env: { ...process.env, ...emu.serverEnv(), AUTH_MODE: "entra", PUBLIC_URL },

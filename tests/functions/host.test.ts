@@ -3,7 +3,7 @@
 // them (trigger input, InvocationContext), against the real app.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { type FakeWorker, installFakeWorker } from "./fake-worker.ts";
+import { type FakeWorker, installFakeWorker } from "@entra-mcp/testing/fake-worker";
 
 const worker: FakeWorker = installFakeWorker();
 const { default: azureFunctions } = await import("@azure/functions");

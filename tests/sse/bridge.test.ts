@@ -5,6 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { parseChallenge } from "@entra-mcp/testing/mcp-request";
+import { EventReader, INITIALIZE, openStream, postMessage, request } from "@entra-mcp/testing/sse";
+import { eventually } from "@entra-mcp/testing/wait";
 import { Client, SSEClientTransport } from "@modelcontextprotocol/client";
 import { OAuthError, OAuthErrorCode } from "@modelcontextprotocol/server";
 import { createApp, type SseSettings } from "../../api/src/app.ts";
@@ -13,8 +16,6 @@ import type { Principal } from "../../api/src/auth/principal.ts";
 import { loadConfig } from "../../api/src/config.ts";
 import type { Logger } from "../../api/src/log.ts";
 import { InProcessBackplane } from "../../api/src/mcp/sse/backplane.ts";
-import { parseChallenge } from "../helpers/mcp-request.ts";
-import { EventReader, eventually, INITIALIZE, openStream, postMessage, request } from "./helpers.ts";
 
 const TENANT = "3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
 const ORIGIN = "http://127.0.0.1:7071";

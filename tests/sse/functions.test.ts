@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type Emulator, start as startEmulator } from "@entra-mcp/emulator";
-import { installFakeWorker } from "../functions/fake-worker.ts";
+import { installFakeWorker } from "@entra-mcp/testing/fake-worker";
 
 installFakeWorker();
 const { default: azureFunctions } = await import("@azure/functions");

@@ -7,22 +7,10 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { after, before, describe, test } from "node:test";
-import {
-  freePort,
-  type ServerProcess,
-  type Stack,
-  startServer,
-  startStack,
-} from "../../scripts/lib/stack.ts";
-import {
-  eventually,
-  INITIALIZE,
-  type OpenStream,
-  openStream,
-  postMessage,
-  proxyToken,
-  request,
-} from "./helpers.ts";
+import { proxyToken } from "@entra-mcp/testing/mcp-clients";
+import { INITIALIZE, type OpenStream, openStream, postMessage, request } from "@entra-mcp/testing/sse";
+import { freePort, type ServerProcess, type Stack, startServer, startStack } from "@entra-mcp/testing/stack";
+import { eventually } from "@entra-mcp/testing/wait";
 
 let stack: Stack;
 let a: ServerProcess;

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import { eventually } from "@entra-mcp/testing/wait";
 import type { Logger } from "../../api/src/log.ts";
 import {
   type SessionHandlers,
@@ -14,7 +15,6 @@ import {
 } from "../../api/src/mcp/sse/backplane.ts";
 import { StoreBackplane, type StoreBackplaneOptions } from "../../api/src/mcp/sse/store-backplane.ts";
 import { MemoryStore } from "../../api/src/store/memory.ts";
-import { eventually } from "./helpers.ts";
 
 const ADELE = "tenant:adele";
 const ALEX = "tenant:alex";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { type Azurite, startAzurite } from "@entra-mcp/testing/azurite";
 import { azuriteTableClient } from "../../api/src/store/azurite.ts";
 import { createStore } from "../../api/src/store/index.ts";
 import { TableStore } from "../../api/src/store/tables.ts";
-import { type Azurite, startAzurite } from "../../scripts/azurite.ts";
 import { runStoreCases } from "./store.cases.ts";
 
 describe("TableStore on Azurite", () => {

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { themeModule } from "@entra-mcp/testing/theme";
 import { page } from "../../api/src/pages.ts";
 import { BASE_CSS } from "../../api/src/theme.ts";
-import { themeModule } from "../../scripts/sync-theme.ts";
 
 const root = new URL("../../", import.meta.url);
 

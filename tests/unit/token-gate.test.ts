@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import { parseChallenge, rpcResult, toolCall } from "@entra-mcp/testing/mcp-request";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { createApp } from "../../api/src/app.ts";
 import { loadConfig } from "../../api/src/config.ts";
 import { silentLogger } from "../../api/src/log.ts";
-import { parseChallenge, rpcResult, toolCall } from "../helpers/mcp-request.ts";
 
 const TENANT = "3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
 const API = "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6";

@@ -2,7 +2,7 @@
 // Node.js worker does, then calls its HTTP function with the requests given as JSON in argv[3].
 // Prints one JSON line: what was registered, and each response (status, headers, cookies, body text).
 //
-//   node tests/functions/bundle-harness.ts /tmp/x/main.js '[{"method":"GET","path":"/api/health"}]'
+//   node testing/bundle-harness.ts /tmp/x/main.js '[{"method":"GET","path":"/api/health"}]'
 //
 // The process environment is the app's configuration (PUBLIC_URL is the origin requests are sent to).
 import { pathToFileURL } from "node:url";

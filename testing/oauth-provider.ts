@@ -58,3 +58,17 @@ export class MemoryOAuthProvider {
     return this._tokens as { access_token: string; refresh_token?: string } | undefined;
   }
 }
+
+/**
+ * `MemoryOAuthProvider` that also keeps the discovery state across the redirect, as the v2 client asks
+ * (SEP-2352: the callback leg is checked against the authorization server the flow started with).
+ */
+export class StatefulOAuthProvider extends MemoryOAuthProvider {
+  private _discovery?: unknown;
+  saveDiscoveryState(state: unknown) {
+    this._discovery = state;
+  }
+  discoveryState() {
+    return this._discovery as never;
+  }
+}

@@ -10,9 +10,11 @@ import { once } from "node:events";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type Emulator, start as startEmulator } from "@entra-mcp/emulator";
-import { type Azurite, startAzurite } from "../azurite.ts";
+import { type Azurite, startAzurite } from "./azurite.ts";
+import { waitForHttp } from "./wait.ts";
 
-export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The repository's root folder, with a trailing slash. */
+export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 export async function freePort(preferred = 0): Promise<number> {
   const tryPort = (port: number) =>
@@ -34,19 +36,11 @@ export async function freePort(preferred = 0): Promise<number> {
   return tryPort(0);
 }
 
-export async function waitForHttp(url: string, timeoutMs = 20_000, isAlive?: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (isAlive && !isAlive()) throw new Error(`process exited before ${url} answered`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      await res.body?.cancel();
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+/** `process.env` without `undefined` values, for child process environments. */
+export function inheritedEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
+  );
 }
 
 export interface ServerProcess {

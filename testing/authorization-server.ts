@@ -1,16 +1,20 @@
 /**
- * Black-box helpers for the authorization-server conformance tests: plain HTTP against a running
- * proxy-mode stack, with a cookie jar per "browser". Every step of the sign-in is a separate
- * function so tests can tamper with any one of them.
+ * Black-box steps against the server's authorization server, for its conformance tests: plain HTTP
+ * against a running proxy-mode stack, with a cookie jar per "browser". Every step of the sign-in is a
+ * separate function so tests can tamper with any one of them.
+ *
+ * @module
  */
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { type Pkce, pkce } from "@entra-mcp/emulator/login";
 import { signIn } from "@entra-mcp/emulator/signin";
-import { CookieJar } from "../../scripts/lib/browser-walk.ts";
-import type { Stack } from "../../scripts/lib/stack.ts";
-import { toolCall } from "../helpers/mcp-request.ts";
+import { consentFields } from "./browser-walk.ts";
+import { browse, CookieJar } from "./cookie-jar.ts";
+import { toolCall } from "./mcp-request.ts";
+import type { Stack } from "./stack.ts";
 
-export { CookieJar };
+export { browse, CookieJar, type Pkce, pkce };
 
 export const ADELE = "AdeleV@contoso.onmicrosoft.com";
 export const SCOPE = "user_impersonation";
@@ -20,16 +24,6 @@ export interface Client {
   client_id: string;
   redirect_uris: string[];
   client_name?: string;
-}
-
-export interface Pkce {
-  verifier: string;
-  challenge: string;
-}
-
-export function pkce(): Pkce {
-  const verifier = randomBytes(32).toString("base64url");
-  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
 }
 
 /** `POST /register` (RFC 7591); returns the response, not yet read. */
@@ -93,23 +87,6 @@ export function authorizeUrl(stack: Stack, p: AuthorizeParams): string {
   return `${stack.server.url}/authorize?${q}`;
 }
 
-/** GET/POST with the jar's cookies, never following redirects; stores Set-Cookie back into the jar. */
-export async function browse(
-  jar: CookieJar,
-  url: string | URL,
-  init: RequestInit & { headers?: Record<string, string> } = {},
-): Promise<Response> {
-  const u = new URL(url);
-  const cookie = jar.header(u);
-  const res = await fetch(u, {
-    ...init,
-    redirect: "manual",
-    headers: { ...(init.headers ?? {}), ...(cookie ? { cookie } : {}) },
-  });
-  jar.store(u, res);
-  return res;
-}
-
 export interface ConsentPage {
   html: string;
   requestId: string;
@@ -118,10 +95,9 @@ export interface ConsentPage {
 }
 
 export function parseConsent(html: string, res: Response): ConsentPage {
-  const requestId = /name="request_id" value="([^"]+)"/.exec(html)?.[1];
-  const csrf = /name="csrf_token" value="([^"]+)"/.exec(html)?.[1];
-  assert.ok(requestId && csrf, `expected the consent page, got:\n${html.slice(0, 400)}`);
-  return { html, requestId, csrf, res };
+  const form = consentFields(html);
+  assert.ok(form, `expected the consent page, got:\n${html.slice(0, 400)}`);
+  return { html, ...form, res };
 }
 
 /** Opens `/authorize` in `jar`'s browser and expects the consent page. */

@@ -1,8 +1,8 @@
 /**
  * A stand-in web browser for MCP clients that open the authorization URL themselves (mcp-remote, the
  * Inspector CLI). Point their opener at it: the `open` package they use runs `xdg-open`, which runs
- * `$BROWSER <url>`, so `BROWSER="<node> tests/helpers/browser.ts"` (no `:` in the paths: xdg-open splits
- * `BROWSER` on colons).
+ * `$BROWSER <url>`, so `BROWSER="<node> testing/browser-opener.ts"` (no `:` in the paths: xdg-open splits
+ * `BROWSER` on colons); `browserEnv()` sets that up and `browserWalks()` reads back what it did.
  *
  * It walks the proxy's consent page and the emulator's sign-in with `walkAuthorization`, then GETs the
  * final redirect, so the client's loopback callback server receives the code the way a real browser
@@ -16,8 +16,10 @@
  *
  * @module
  */
-import { appendFileSync } from "node:fs";
-import { walkAuthorization } from "../../scripts/lib/browser-walk.ts";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { walkAuthorization } from "./browser-walk.ts";
 
 export interface BrowserWalkRecord {
   authorizeUrl: string;
@@ -35,11 +37,37 @@ export interface BrowserWalkRecord {
 
 const DEFAULT_USER = "AdeleV@contoso.onmicrosoft.com";
 
+/**
+ * Environment that makes a client's "open the browser" run this script (through the `open` package's
+ * bundled xdg-open, which honours `BROWSER`) as `user`, logging each walk to `<dir>/browser.log`.
+ */
+export function browserEnv(dir: string, user: { upn: string }): Record<string, string> {
+  return {
+    BROWSER: `${process.execPath} ${fileURLToPath(import.meta.url)}`,
+    BROWSER_WALK_USER: user.upn,
+    BROWSER_WALK_LOG: join(dir, "browser.log"),
+    // xdg-open must not find a desktop to hand the URL to instead.
+    DISPLAY: "",
+    WAYLAND_DISPLAY: "",
+    XDG_CURRENT_DESKTOP: "",
+  };
+}
+
+/** The walks this script logged in `dir`. */
+export function browserWalks(dir: string): BrowserWalkRecord[] {
+  const file = join(dir, "browser.log");
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as BrowserWalkRecord);
+}
+
 async function main(url: string | undefined): Promise<number> {
   const logFile = process.env.BROWSER_WALK_LOG;
   const record: BrowserWalkRecord = { authorizeUrl: url ?? "", consentShown: false };
   try {
-    if (!url) throw new Error("usage: browser.ts <authorization URL>");
+    if (!url) throw new Error("usage: browser-opener.ts <authorization URL>");
     const back = await walkAuthorization(url, {
       user: process.env.BROWSER_WALK_USER || DEFAULT_USER,
       onConsentPage: (html) => {

@@ -1,11 +1,23 @@
 /**
- * Signs a test user in to the local Entra emulator as a public client (authorization code + PKCE),
- * headless, and returns Entra's token response. Used by `npm run token`, the tests and the benchmarks.
+ * The client side of a headless sign-in: a PKCE pair (RFC 7636 §4.1–§4.2, S256), and a test user signed
+ * in to the emulator as a public client (authorization code + PKCE) with Entra's token response back.
+ * Used by `npm run token`, the tests and the benchmarks.
  *
  * @module
  */
 import { createHash, randomBytes } from "node:crypto";
-import { signIn } from "@entra-mcp/emulator/signin";
+import { signIn } from "./signin.ts";
+
+export interface Pkce {
+  verifier: string;
+  challenge: string;
+}
+
+/** A fresh code verifier (32 random bytes, base64url) and its S256 challenge. */
+export function pkce(): Pkce {
+  const verifier = randomBytes(32).toString("base64url");
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+}
 
 export interface LoginOptions {
   authorityHost: string;
@@ -27,8 +39,7 @@ export interface EntraTokens {
 
 export async function loginPublicClient(opts: LoginOptions): Promise<EntraTokens> {
   const redirectUri = opts.redirectUri ?? "http://127.0.0.1:53682/callback";
-  const verifier = randomBytes(32).toString("base64url");
-  const challenge = createHash("sha256").update(verifier).digest("base64url");
+  const { verifier, challenge } = pkce();
   const state = randomBytes(8).toString("hex");
   const base = `${opts.authorityHost}/${opts.tenantId}/oauth2/v2.0`;
   const authorize = new URL(`${base}/authorize`);

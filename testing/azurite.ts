@@ -8,7 +8,7 @@
  * `dir` (e.g. `.local/azurite`) data persists across restarts.
  *
  * ```ts
- * import { startAzurite } from "../../scripts/azurite.ts";
+ * import { startAzurite } from "@entra-mcp/testing/azurite";
  * const azurite = await startAzurite();
  * // … new TableStore(azuriteTableClient(azurite.tableEndpoint, "t1")) …
  * await azurite.stop();

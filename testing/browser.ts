@@ -6,11 +6,11 @@
  * @module
  */
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { CHROMIUM } from "../../scripts/ensure-chromium.ts";
+import { CHROMIUM } from "./chromium.ts";
+import { ROOT } from "./stack.ts";
 
-export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export { ROOT };
 export const SCREENSHOTS = `${ROOT}tests/artifacts/screenshots/`;
 
 export const DESKTOP = { width: 1280, height: 800 };

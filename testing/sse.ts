@@ -1,14 +1,11 @@
 /**
- * Shared pieces of the SSE transport tests: an event reader with timeouts, raw JSON-RPC POSTs to a
- * session, and proxy-mode tokens obtained through the real OAuth flow.
+ * The legacy HTTP+SSE transport from the client's side, by hand: an event reader with timeouts, opening
+ * a stream up to its `endpoint` event, and raw JSON-RPC POSTs to a session.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
-import { readEvents, type SseEvent } from "../../api/src/mcp/sse/events.ts";
-import { CookieJar, walkAuthorization } from "../../scripts/lib/browser-walk.ts";
-import { MemoryOAuthProvider } from "../helpers/oauth-provider.ts";
+import { readEvents, type SseEvent } from "../api/src/mcp/sse/events.ts";
 
 /** Reads an event stream one event at a time; `next()` resolves `undefined` when the stream ends. */
 export class EventReader {
@@ -112,48 +109,3 @@ export const INITIALIZE = {
   capabilities: {},
   clientInfo: { name: "sse-tests", version: "1.0.0" },
 };
-
-/** `MemoryOAuthProvider` that keeps the discovery state across the redirect (the v2 client asks for it). */
-export class StatefulOAuthProvider extends MemoryOAuthProvider {
-  private _discovery?: unknown;
-  saveDiscoveryState(state: unknown) {
-    this._discovery = state;
-  }
-  discoveryState() {
-    return this._discovery as never;
-  }
-}
-
-/**
- * A proxy-mode access token for `user`, through the real flow a client runs for the SSE URL (RFC 9728
- * discovery from `/api/sse`, registration, `/authorize` with `resource=…/api/sse`, consent, the
- * emulator's sign-in, `/token`).
- */
-export async function proxyToken(serverUrl: string, user: string, clientName: string): Promise<string> {
-  const provider = new MemoryOAuthProvider({ clientName });
-  const sseUrl = `${serverUrl}/api/sse`;
-  assert.equal(await auth(provider as never, { serverUrl: sseUrl }), "REDIRECT");
-  assert.ok(provider.authorizationUrl, "the client was sent to /authorize");
-  assert.equal(provider.authorizationUrl.searchParams.get("resource"), sseUrl);
-  const back = await walkAuthorization(provider.authorizationUrl.toString(), { user, jar: new CookieJar() });
-  const code = back.url.searchParams.get("code");
-  assert.ok(code, `no code: ${back.url}`);
-  assert.equal(await auth(provider as never, { serverUrl: sseUrl, authorizationCode: code }), "AUTHORIZED");
-  const token = provider.currentTokens?.access_token;
-  assert.ok(token);
-  return token;
-}
-
-/** Polls until `check` returns true (or fails after `timeoutMs`). */
-export async function eventually(
-  check: () => Promise<boolean> | boolean,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { pkce } from "@entra-mcp/emulator/login";
 import { walkAuthorization } from "./browser-walk.ts";
 
 export async function loginThroughProxy(opts: {
@@ -23,13 +24,13 @@ export async function loginThroughProxy(opts: {
   const client = (await reg.json()) as { client_id?: string; error_description?: string };
   if (!reg.ok || !client.client_id)
     throw new Error(`registration failed: ${client.error_description ?? reg.status}`);
-  const verifier = randomBytes(32).toString("base64url");
+  const { verifier, challenge } = pkce();
   const authorize = new URL(`${origin}/authorize`);
   authorize.search = new URLSearchParams({
     response_type: "code",
     client_id: client.client_id,
     redirect_uri: redirectUri,
-    code_challenge: createHash("sha256").update(verifier).digest("base64url"),
+    code_challenge: challenge,
     code_challenge_method: "S256",
     scope: "user_impersonation offline_access",
     resource: opts.mcpUrl,

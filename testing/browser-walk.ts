@@ -10,25 +10,13 @@
  * @module
  */
 import { signIn } from "@entra-mcp/emulator/signin";
+import { browse, CookieJar } from "./cookie-jar.ts";
 
-export class CookieJar {
-  private readonly jars = new Map<string, Map<string, string>>();
-  header(url: URL): string | undefined {
-    const jar = this.jars.get(url.origin);
-    return jar?.size ? [...jar].map(([k, v]) => `${k}=${v}`).join("; ") : undefined;
-  }
-  store(url: URL, res: Response): void {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = c.split(";");
-      const i = pair.indexOf("=");
-      const name = pair.slice(0, i).trim();
-      const value = pair.slice(i + 1).trim();
-      const jar = this.jars.get(url.origin) ?? new Map<string, string>();
-      this.jars.set(url.origin, jar);
-      if (attrs.some((a) => /max-age=0\b/i.test(a.trim())) || value === "") jar.delete(name);
-      else jar.set(name, value);
-    }
-  }
+/** The hidden fields of the server's consent form, or `undefined` when `html` is not the consent page. */
+export function consentFields(html: string): { requestId: string; csrf: string } | undefined {
+  const requestId = /name="request_id" value="([^"]+)"/.exec(html)?.[1];
+  const csrf = /name="csrf_token" value="([^"]+)"/.exec(html)?.[1];
+  return requestId && csrf ? { requestId, csrf } : undefined;
 }
 
 export interface WalkOptions {
@@ -51,40 +39,24 @@ export interface WalkResult {
 export async function walkAuthorization(authorizeUrl: string, opts: WalkOptions): Promise<WalkResult> {
   const jar = opts.jar ?? new CookieJar();
   const server = new URL(authorizeUrl).origin;
-  const get = async (url: URL) => {
-    const cookie = jar.header(url);
-    const res = await fetch(url, { redirect: "manual", headers: cookie ? { cookie } : {} });
-    jar.store(url, res);
-    return res;
-  };
-
   let url = new URL(authorizeUrl);
-  let res = await get(url);
+  let res = await browse(jar, url);
   let consentShown = false;
   if (res.status === 200) {
     const html = await res.text();
-    const requestId = /name="request_id" value="([^"]+)"/.exec(html)?.[1];
-    const csrf = /name="csrf_token" value="([^"]+)"/.exec(html)?.[1];
-    if (!requestId || !csrf) throw new Error(`expected the consent page, got:\n${html.slice(0, 500)}`);
+    const form = consentFields(html);
+    if (!form) throw new Error(`expected the consent page, got:\n${html.slice(0, 500)}`);
     consentShown = true;
     opts.onConsentPage?.(html);
-    const action = new URL("/authorize/consent", server);
-    const cookie = jar.header(action);
-    res = await fetch(action, {
+    res = await browse(jar, new URL("/authorize/consent", server), {
       method: "POST",
-      redirect: "manual",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        origin: server,
-        ...(cookie ? { cookie } : {}),
-      },
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: server },
       body: new URLSearchParams({
-        request_id: requestId,
-        csrf_token: csrf,
+        request_id: form.requestId,
+        csrf_token: form.csrf,
         decision: opts.decision ?? "approve",
       }),
     });
-    jar.store(action, res);
   }
   if (res.status !== 302)
     throw new Error(
@@ -96,7 +68,7 @@ export async function walkAuthorization(authorizeUrl: string, opts: WalkOptions)
   // At Entra: sign in, then follow the callback on our server with this browser's cookies.
   const callback = await signIn(url.toString(), { user: opts.user });
   if (callback.origin !== server) return { url: callback, consentShown };
-  res = await get(callback);
+  res = await browse(jar, callback);
   if (res.status !== 302)
     throw new Error(`the callback answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
   return { url: new URL(res.headers.get("location") ?? "", callback), consentShown };

@@ -1,12 +1,11 @@
 /** The MCP Inspector CLI as the tests run it: on this Node (it needs ≥ 22.19), with all its state private. */
-import { join } from "node:path";
-import { ROOT } from "../../scripts/lib/stack.ts";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+const pkg = createRequire(import.meta.url).resolve("@modelcontextprotocol/inspector/package.json");
 
 /** The Inspector's launcher script; run it with `process.execPath`. */
-export const INSPECTOR = join(
-  ROOT,
-  "node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js",
-);
+export const INSPECTOR = join(dirname(pkg), "clients/launcher/build/index.js");
 
 /** Keeps the Inspector's home, catalog, storage, client config and secrets inside `dir`. */
 export function inspectorEnv(dir: string): Record<string, string> {
