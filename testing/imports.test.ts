@@ -35,4 +35,11 @@ const h = require("node:net");
 import { y } from "./y.ts";`;
     assert.deepEqual(importedSpecifiers(sample), ["./y.ts"]);
   });
+
+  it("the word import at the end of a string, and quotes in a regular expression, are no imports", () => {
+    const sample = `it("finds every form of import", () => {});
+const re = /name="a" value="([^"]+)"/;
+const m = await import("./later.ts");`;
+    assert.deepEqual(importedSpecifiers(sample), ["./later.ts"]);
+  });
 });

@@ -17,33 +17,39 @@ export function sourceFiles(dir: string): string[] {
 }
 
 /**
- * Comments and template literals blanked (quoted strings kept), so a commented-out import neither counts
- * nor hides one, and neither does a code sample in a template (no import specifier is a template).
+ * The code of a file with comments and template literals blanked and each quoted string replaced by its
+ * index in `strings`: a commented-out import neither counts nor hides one, and the word "import" inside
+ * a string or a code sample in a template is not an import (no specifier is a template). A quoted string
+ * ends at its line's end, so a quote inside a regular expression literal spoils one line at most.
  */
-function stripComments(text: string): string {
-  let out = "";
+function lex(text: string): { code: string; strings: string[] } {
+  let code = "";
+  const strings: string[] = [];
   for (let i = 0; i < text.length; ) {
     const c = text[i];
     if (c === '"' || c === "'" || c === "`") {
       let j = i + 1;
-      while (j < text.length && text[j] !== c) j += text[j] === "\\" ? 2 : 1;
-      const literal = text.slice(i, j + 1);
-      out += c === "`" ? `\`${literal.slice(1, -1).replace(/[^\n]/g, " ")}\`` : literal;
-      i = j + 1;
+      while (j < text.length && text[j] !== c && (c === "`" || text[j] !== "\n"))
+        j += text[j] === "\\" ? 2 : 1;
+      const body = text.slice(i + 1, j);
+      if (c === "`") code += `\`${body.replace(/[^\n]/g, " ")}\``;
+      else code += `${c}${strings.push(body) - 1}${c}`;
+      // An unterminated quoted string stops before the line break, which stays code.
+      i = text[j] === c ? j + 1 : j;
     } else if (text.startsWith("//", i)) {
       const end = text.indexOf("\n", i);
       i = end < 0 ? text.length : end;
     } else if (text.startsWith("/*", i)) {
       const end = text.indexOf("*/", i + 2);
       const chunk = text.slice(i, end < 0 ? text.length : end + 2);
-      out += chunk.replace(/[^\n]/g, " ");
+      code += chunk.replace(/[^\n]/g, " ");
       i += chunk.length;
     } else {
-      out += c;
+      code += c;
       i++;
     }
   }
-  return out;
+  return { code, strings };
 }
 
 /**
@@ -52,13 +58,13 @@ function stripComments(text: string): string {
  * and `require("…")`.
  */
 export function importedSpecifiers(text: string): string[] {
-  const code = stripComments(text);
+  const { code, strings } = lex(text);
   const specs: string[] = [];
   const patterns = [
-    /\b(?:import|export)\s+(?:type\s+)?[\w*${}\s,]*?\s*from\s*(["'])([^"']+)\1/g,
-    /\bimport\s*(["'])([^"']+)\1/g,
-    /\b(?:import|require)\s*\(\s*(["'])([^"']+)\1\s*\)/g,
+    /\b(?:import|export)\s+(?:type\s+)?[\w*${}\s,]*?\s*from\s*(["'])(\d+)\1/g,
+    /\bimport\s*(["'])(\d+)\1/g,
+    /\b(?:import|require)\s*\(\s*(["'])(\d+)\1\s*\)/g,
   ];
-  for (const re of patterns) for (const m of code.matchAll(re)) specs.push(m[2]);
+  for (const re of patterns) for (const m of code.matchAll(re)) specs.push(strings[Number(m[2])]);
   return specs;
 }

@@ -94,6 +94,34 @@ describe("import rules between top-level folders", () => {
     ]);
   });
 
+  it("each workspace package declares every package it imports", () => {
+    const files = repositoryFiles();
+    for (const folder of Object.values(PACKAGES)) {
+      const manifest = JSON.parse(readFileSync(join(ROOT, folder, "package.json"), "utf8")) as Record<
+        string,
+        Record<string, string> | undefined
+      >;
+      const declared = new Set(
+        ["dependencies", "devDependencies", "peerDependencies"].flatMap((k) =>
+          Object.keys(manifest[k] ?? {}),
+        ),
+      );
+      const missing = new Set<string>();
+      for (const [file, text] of Object.entries(files)) {
+        if (!file.startsWith(`${folder}/`)) continue;
+        for (const spec of importedSpecifiers(text)) {
+          if (spec.startsWith(".") || spec.startsWith("node:")) continue;
+          const name = spec
+            .split("/")
+            .slice(0, spec.startsWith("@") ? 2 : 1)
+            .join("/");
+          if (!declared.has(name)) missing.add(`${folder}/package.json lacks ${name} (${file})`);
+        }
+      }
+      assert.deepEqual([...missing], []);
+    }
+  });
+
   it("the repository keeps every rule", () => {
     const files = repositoryFiles();
     for (const top of ["tests", "bench", "testing", "emulator", "scripts"]) {
