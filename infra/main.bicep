@@ -213,6 +213,7 @@ module api './app/api.bicep' = {
     entraAuthorityHost: environment().authentication.loginEndpoint
     allowedTenants: !empty(allowedTenants) ? allowedTenants : tenant().tenantId
     graphBaseUrl: '${environment().graph}v1.0'
+    graphAdminConsent: grantAdminConsent
     allowedOrigins: allowedOrigins
     maxBodyBytes: maxBodyBytes
     storageTableEndpoint: storage.outputs.tableEndpoint
