@@ -104,9 +104,39 @@ function restoreWithDotnet(r: string): { path?: string; reason?: string } {
 
 let found: Toolchain | undefined;
 
+/**
+ * Runs `fn` holding a lock shared by the test processes (a directory, created atomically): the first
+ * dotnet restore and the first use of the Graph extension, which Bicep copies into its own cache, race
+ * when two test files start at once.
+ */
+function withLock<T>(fn: () => T): T {
+  mkdirSync(cacheDir, { recursive: true });
+  const lock = join(cacheDir, "lock");
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      // A lock left by a killed run is stale after ten minutes.
+      if (Date.now() > deadline || statSync(lock).mtimeMs < Date.now() - 600_000) {
+        rmSync(lock, { recursive: true, force: true });
+      } else {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      }
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** The Bicep CLI to test with, or why there is none. Looked up once per process. */
 export function bicep(): Toolchain {
-  found ??= lookUp();
+  found ??= withLock(lookUp);
   return found;
 }
 
@@ -145,8 +175,24 @@ export function run(cli: BicepCli, args: string[], cwd = repoRoot): Run {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Builds the Graph extension from its type data once (atomically: test files run in parallel). */
+let extensionReady = false;
+
+/**
+ * Builds the Graph extension from its type data when it is missing or older, and has Bicep restore it
+ * into its cache with one build of main.bicep, under the lock; once per process.
+ */
 export function graphExtension(cli: BicepCli): string {
+  if (!extensionReady) {
+    withLock(() => {
+      publishGraphExtension(cli);
+      run(cli, ["build", mainBicep, "--config", testBicepConfig, "--stdout"]);
+    });
+    extensionReady = true;
+  }
+  return graphExtensionFile;
+}
+
+function publishGraphExtension(cli: BicepCli): string {
   const sources = ["index.json", "types.json"].map((f) => statSync(join(graphExtensionDir, f)).mtimeMs);
   if (existsSync(graphExtensionFile) && statSync(graphExtensionFile).mtimeMs >= Math.max(...sources)) {
     return graphExtensionFile;
