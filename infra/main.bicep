@@ -10,8 +10,46 @@ targetScope = 'subscription'
 @description('Name of the azd environment; it seeds the unique token in every resource name.')
 param environmentName string
 
+// The regions that offer Flex Consumption, as in Microsoft's Flex Consumption azd templates
+// (Azure-Samples/functions-quickstart-typescript-azd and Azure-Samples/remote-mcp-functions-typescript,
+// infra/main.bicep) and `az functionapp list-flexconsumption-locations`
+// (https://learn.microsoft.com/azure/azure-functions/flex-consumption-how-to#view-currently-supported-regions).
+// The canary region eastus2euap of those lists is left out: it takes no customer deployments.
 @minLength(1)
-@description('Region for all resources. Pick one where Flex Consumption is available (for example eastus, eastus2, westus2, northeurope, westeurope, swedencentral, australiaeast).')
+@description('Region for all resources: one that offers Flex Consumption.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({
   azd: {
     type: 'location'
@@ -36,11 +74,17 @@ param staticWebAppSku string = 'Free'
 @description('Region of the Static Web App (a global service with a few regional control planes). Empty: the main location when it is one of them, else eastus2.')
 param staticWebAppLocation string = ''
 
-@description('Grant tenant-wide admin consent for User.Read, openid, profile and offline_access to the server app. Needs a deployer allowed to grant consent (for example Privileged Role Administrator).')
+@description('Grant tenant-wide admin consent for User.Read, openid, profile and offline_access to the server app (ENTRA_GRANT_ADMIN_CONSENT). Needs a deployer allowed to grant consent (for example Privileged Role Administrator). Without it, the sign-in asks each user to consent to User.Read.')
 param grantAdminConsent bool = false
 
-@description('Comma-separated tenant ids whose users may call the server. Empty: only the tenant the app is registered in.')
+@description('Comma-separated tenant ids whose users may call the server (ENTRA_ALLOWED_TENANTS). Empty: only the tenant the app is registered in, and the app registration is single-tenant. Naming any other tenant makes it multi-tenant, and the server refuses tokens from tenants not listed.')
 param allowedTenants string = ''
+
+@description('Service tree reference (ENTRA_SERVICE_MANAGEMENT_REFERENCE) that some tenants require on every app registration; they refuse to create one without it. Empty when not required.')
+param serviceManagementReference string = ''
+
+@description('Comma-separated client ids allowed to request the server\'s scope without a consent prompt (ENTRA_PREAUTHORIZED_CLIENT_IDS). Default: Visual Studio Code. Empty: none.')
+param preAuthorizedClientIds string = 'aebc6443-996d-45c2-90f0-388ff96faa56'
 
 @description('Comma-separated browser origins allowed to call the MCP endpoint, besides the server\'s own. Empty: none.')
 param allowedOrigins string = ''
@@ -112,6 +156,15 @@ var staticWebAppRegions = [
   'westeurope'
   'eastasia'
 ]
+// The tenants allowed to call the server, lower-cased; the home tenant alone when none are named.
+var homeTenantId = toLower(tenant().tenantId)
+var namedTenantIds = filter(map(split(allowedTenants, ','), t => toLower(trim(t))), t => !empty(t))
+var allowedTenantIds = empty(namedTenantIds) ? [homeTenantId] : namedTenantIds
+// Single-tenant unless another tenant's users must sign in (the server then enforces the `tid` list).
+var entraSignInAudience = empty(filter(allowedTenantIds, t => t != homeTenantId))
+  ? 'AzureADMyOrg'
+  : 'AzureADMultipleOrgs'
+var preAuthorizedClientIdList = filter(map(split(preAuthorizedClientIds, ','), c => trim(c)), c => !empty(c))
 var webLocation = !empty(staticWebAppLocation) ? staticWebAppLocation : (contains(staticWebAppRegions, location) ? location : 'eastus2')
 
 // All resources live in one resource group, so `azd down` removes everything but the Entra app.
@@ -185,6 +238,9 @@ module entra './app/entra.bicep' = {
     functionAppHostName: functionAppHostName
     managedIdentityPrincipalId: identity.outputs.principalId
     grantAdminConsent: grantAdminConsent
+    signInAudience: entraSignInAudience
+    serviceManagementReference: serviceManagementReference
+    preAuthorizedClientIds: preAuthorizedClientIdList
   }
 }
 
@@ -211,8 +267,9 @@ module api './app/api.bicep' = {
     entraAppIdUri: entra.outputs.identifierUri
     entraScope: entra.outputs.scopeValue
     entraAuthorityHost: environment().authentication.loginEndpoint
-    allowedTenants: !empty(allowedTenants) ? allowedTenants : tenant().tenantId
+    allowedTenants: join(allowedTenantIds, ',')
     graphBaseUrl: '${environment().graph}v1.0'
+    graphAdminConsent: grantAdminConsent
     allowedOrigins: allowedOrigins
     maxBodyBytes: maxBodyBytes
     storageTableEndpoint: storage.outputs.tableEndpoint

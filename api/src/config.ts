@@ -37,6 +37,8 @@ export interface Config {
   graph: {
     /** `https://graph.microsoft.com/v1.0`, or the local emulator. */
     baseUrl: string;
+    /** An administrator granted the server's Graph permissions for the whole tenant (no per-user consent). */
+    adminConsent: boolean;
   };
   /** Origins allowed to call the MCP endpoint from a browser, besides the server's own. */
   allowedOrigins: string[];
@@ -127,6 +129,13 @@ export const SETTINGS: readonly Setting[] = [
     required: false,
     default: "https://graph.microsoft.com/v1.0",
     description: "Microsoft Graph base URL; the local emulator sets its own.",
+  },
+  {
+    name: "GRAPH_ADMIN_CONSENT",
+    required: false,
+    default: "false",
+    description:
+      "`true` when an administrator granted the server's Microsoft Graph permissions for the whole tenant; otherwise the proxy's sign-in asks each user to consent to them up front.",
   },
   {
     name: "ALLOWED_ORIGINS",
@@ -237,6 +246,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const graphBaseUrl = url("GRAPH_BASE_URL", get("GRAPH_BASE_URL") ?? "https://graph.microsoft.com/v1.0", {
     httpsOnly: true,
   });
+  const graphAdminConsent = get("GRAPH_ADMIN_CONSENT") ?? "false";
+  if (graphAdminConsent !== "true" && graphAdminConsent !== "false") {
+    problems.push(`GRAPH_ADMIN_CONSENT must be "true" or "false", got "${graphAdminConsent}"`);
+  }
   const scope = get("ENTRA_SCOPE") ?? "user_impersonation";
   if (!/^[A-Za-z0-9._-]+$/.test(scope))
     problems.push(`ENTRA_SCOPE must be a bare scope name, got "${scope}"`);
@@ -323,7 +336,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       allowedTenants,
     },
     managedIdentityClientId: miClientId,
-    graph: { baseUrl: graphBaseUrl },
+    graph: { baseUrl: graphBaseUrl, adminConsent: graphAdminConsent === "true" },
     allowedOrigins,
     maxBodyBytes,
     storage: { tableEndpoint: tableEndpoint || undefined, tableName },

@@ -66,6 +66,9 @@ param allowedTenants string
 @description('GRAPH_BASE_URL: Microsoft Graph v1.0 base URL of this cloud.')
 param graphBaseUrl string
 
+@description('GRAPH_ADMIN_CONSENT: an administrator granted the Graph permissions for the tenant, so the sign-in does not ask users for them.')
+param graphAdminConsent bool = false
+
 @description('ALLOWED_ORIGINS: extra browser origins allowed to call the MCP endpoint.')
 param allowedOrigins string = ''
 
@@ -170,6 +173,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     ENTRA_ALLOWED_TENANTS: allowedTenants
     MANAGED_IDENTITY_CLIENT_ID: identityClientId
     GRAPH_BASE_URL: graphBaseUrl
+    GRAPH_ADMIN_CONSENT: graphAdminConsent ? 'true' : 'false' // not string(): ARM writes booleans as True/False
     ALLOWED_ORIGINS: allowedOrigins
     MAX_BODY_BYTES: string(maxBodyBytes)
     STORAGE_TABLE_ENDPOINT: storageTableEndpoint

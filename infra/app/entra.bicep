@@ -26,7 +26,7 @@ param managedIdentityPrincipalId string
 @description('Grant tenant-wide admin consent for the Graph permissions the server needs.')
 param grantAdminConsent bool = false
 
-@description('Who can sign in: AzureADMyOrg (this tenant) or AzureADMultipleOrgs.')
+@description('Who can sign in: AzureADMyOrg (this tenant) or AzureADMultipleOrgs (other tenants too; the server keeps its own allow-list of tenants).')
 @allowed([
   'AzureADMyOrg'
   'AzureADMultipleOrgs'
@@ -36,7 +36,7 @@ param signInAudience string = 'AzureADMyOrg'
 @description('Service tree reference some tenants require on every app registration. Empty when not required.')
 param serviceManagementReference string = ''
 
-@description('Client ids allowed to request the scope without a consent prompt. Default: Visual Studio Code.')
+@description('Client ids allowed to request the scope without a consent prompt.')
 param preAuthorizedClientIds array = [
   'aebc6443-996d-45c2-90f0-388ff96faa56' // Visual Studio Code
 ]
@@ -55,6 +55,17 @@ var graphOfflineAccessId = '7427e0e9-2fba-42fe-b0c0-848c9e6a8182' // offline_acc
 // Deterministic id of the exposed scope, stable across redeployments.
 var scopeId = guid(appUniqueName, 'oauth2PermissionScope', scopeValue)
 
+// Bicep allows a `for` expression only as the whole value of a variable, output or resource property
+// (BCP138), so the pre-authorized clients get a variable of their own.
+var preAuthorizedApplications = [
+  for clientId in preAuthorizedClientIds: {
+    appId: clientId
+    delegatedPermissionIds: [
+      scopeId
+    ]
+  }
+]
+
 var apiSettings = {
   requestedAccessTokenVersion: 2
   oauth2PermissionScopes: [
@@ -69,14 +80,7 @@ var apiSettings = {
       userConsentDescription: 'Allows the app to call the MCP server, and the MCP server to read your profile from Microsoft Graph, on your behalf.'
     }
   ]
-  preAuthorizedApplications: [
-    for clientId in preAuthorizedClientIds: {
-      appId: clientId
-      delegatedPermissionIds: [
-        scopeId
-      ]
-    }
-  ]
+  preAuthorizedApplications: preAuthorizedApplications
 }
 
 var webSettings = {

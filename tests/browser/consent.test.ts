@@ -54,7 +54,9 @@ describe("consent and sign-in through the browser with a real MCP client (proxy 
 
   before(async () => {
     [stack, browser, callback] = await Promise.all([
-      startStack({ authMode: "proxy" }),
+      // As where an administrator is to grant Graph for the tenant: the sign-in asks only for the server's
+      // own scope, so a user without consent meets `consent_required` at the first Graph call.
+      startStack({ authMode: "proxy", env: { GRAPH_ADMIN_CONSENT: "true" } }),
       launchChromium(),
       loopbackCallback(),
     ]);

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { repoRoot } from "./bicep.ts";
+import { repoRoot } from "./toolchain.ts";
 
 const hook = join(repoRoot, "infra", "hooks", "postprovision.mjs");
 const dir = mkdtempSync(join(tmpdir(), "postprovision-"));

@@ -1,13 +1,13 @@
-// azure.yaml against azd's schema (../shared/schemas/azure.yaml.json); staticwebapp.config.json and
-// swa-cli.config.json against the schemas the SWA CLI ships.
+// azure.yaml against azd's schema (a copy in tests/infra/schemas/, from Azure/azure-dev schemas/v1.0);
+// staticwebapp.config.json and swa-cli.config.json against the schemas the SWA CLI ships.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import type { AnySchema, ErrorObject } from "ajv";
 import { parse as parseYaml } from "yaml";
-import { repoRoot } from "./bicep.ts";
+import { repoRoot } from "./toolchain.ts";
 
 const require = createRequire(import.meta.url);
 // ajv and ajv-formats are CommonJS: load them through require so their default exports need no interop.
@@ -25,15 +25,7 @@ function explain(errors: ErrorObject[] | null | undefined): string {
     .join("\n");
 }
 
-function azdSchemaPath(): string {
-  const path = resolve(repoRoot, "../shared/schemas/azure.yaml.json");
-  if (!existsSync(path)) {
-    throw new Error(
-      `azd schema not found at ${path}: the infra tests expect the shared folder next to the repository.`,
-    );
-  }
-  return path;
-}
+const azdSchemaPath = join(import.meta.dirname, "schemas", "azure.yaml.json");
 
 function swaSchema(name: string): Record<string, unknown> {
   const dir = join(dirname(require.resolve("@azure/static-web-apps-cli/package.json")), "schema");
@@ -49,7 +41,7 @@ function swaSchema(name: string): Record<string, unknown> {
 let azdValidate: ReturnType<InstanceType<typeof Ajv2019>["compile"]> | undefined;
 function azdValidator() {
   if (azdValidate) return azdValidate;
-  const schema = readJson(azdSchemaPath());
+  const schema = readJson(azdSchemaPath);
   const ajv = new Ajv2019({ strict: false, allErrors: true });
   addFormats(ajv);
   // Hosts from azd extensions (AI agents, Foundry...) point at schemas online; this project uses none of

@@ -35,6 +35,20 @@ export function upstreamScope(config: Config): string {
   return `${config.entra.appIdUri}/${config.entra.scope} openid profile offline_access`;
 }
 
+/**
+ * Graph permissions the tools use, asked for at sign-in besides `upstreamScope` so that Entra collects the
+ * user's consent to them up front (as MSAL's `extraScopesToConsent` does) and the first tool call needs no
+ * `consent_required` round trip. Entra issues the code's token for one resource only, so these are asked
+ * at /authorize and never at /token. Not asked when an administrator granted them for the tenant.
+ */
+export const GRAPH_CONSENT_SCOPES = ["https://graph.microsoft.com/User.Read"];
+
+/** The scope of the authorize request: `upstreamScope`, plus the Graph permissions to consent to. */
+export function upstreamAuthorizeScope(config: Config): string {
+  const own = upstreamScope(config);
+  return config.graph.adminConsent ? own : [own, ...GRAPH_CONSENT_SCOPES].join(" ");
+}
+
 export function upstreamRedirectUri(config: Config): string {
   return `${config.publicUrl}/oauth/callback`;
 }
@@ -49,7 +63,7 @@ export function upstreamAuthorizeUrl(
     response_type: "code",
     redirect_uri: upstreamRedirectUri(config),
     response_mode: "query",
-    scope: upstreamScope(config),
+    scope: upstreamAuthorizeScope(config),
     state: p.state,
     nonce: p.nonce,
     code_challenge: p.codeChallenge,
