@@ -4,10 +4,10 @@
 // own scope (tests/browser/consent.test.ts covers the consent link that is then needed).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { loginThroughProxy } from "../../scripts/lib/proxy-login.ts";
-import { type Stack, startStack } from "../../scripts/lib/stack.ts";
-import { assertIsUser, type ToolResultLike, toolJson } from "../helpers/entra-direct.ts";
-import { rpcResult, toolCall } from "../helpers/mcp-request.ts";
+import { rpcResult, toolCall } from "@entra-mcp/testing/mcp-request";
+import { loginThroughProxy } from "@entra-mcp/testing/proxy-login";
+import { type Stack, startStack } from "@entra-mcp/testing/stack";
+import { assertIsUser, type ToolResultLike, toolJson } from "@entra-mcp/testing/tool-results";
 
 describe("Graph consent at the proxy's sign-in", () => {
   let stack: Stack;
