@@ -1,4 +1,4 @@
-// `node scripts/sync-theme.ts`: copies the shared look (app/base.css) into api/src/theme.ts, so the
+// `node scripts/sync-theme.ts`: copies the shared look (app/base.css) into api/src/core/theme.ts, so the
 // pages the API renders (consent, errors) look like the landing page. The API inlines the CSS (its
 // pages' CSP allows inline styles only) and the Functions bundle can't read app/ at run time.
 // tests/unit/theme.test.ts fails when the two differ.
@@ -18,6 +18,6 @@ export const BASE_CSS = \`${body}\`;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const css = readFileSync(`${root}app/base.css`, "utf8");
-  writeFileSync(`${root}api/src/theme.ts`, themeModule(css));
-  console.log("wrote api/src/theme.ts");
+  writeFileSync(`${root}api/src/core/theme.ts`, themeModule(css));
+  console.log("wrote api/src/core/theme.ts");
 }

@@ -10,17 +10,20 @@ import { hostHeaderValidation } from "@modelcontextprotocol/hono";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { createEntraKeySet, createEntraVerifier, type TokenVerifier } from "./auth/entra-verifier.ts";
-import {
-  type AuthVariables,
-  PRM_PATH,
-  protectedResourceMetadata,
-  requireBearer,
-  SSE_PATH,
-  sseResource,
-} from "./auth/gate.ts";
-import { createProxyVerifier } from "./auth/proxy-verifier.ts";
-import type { Config } from "./config.ts";
+import { signedCookies } from "./authorization-server/browser/cookies.ts";
+import { type CimdResolverOptions, createCimdResolver } from "./authorization-server/clients/cimd.ts";
+import { createRegistrationRateLimiter } from "./authorization-server/clients/rate-limit.ts";
+import { createClientRegistry } from "./authorization-server/clients/registry.ts";
+import { mountAuthorizationServer } from "./authorization-server/routes/index.ts";
+import { createGrantService } from "./authorization-server/tokens/grants.ts";
+import { createKeyring } from "./authorization-server/tokens/keyring.ts";
+import { createProxyVerifier } from "./authorization-server/tokens/verifier.ts";
+import type { Config } from "./config/config.ts";
+import { MCP_PATH, MESSAGES_PATH, PRM_PATH, SSE_PATH, sseResource } from "./config/paths.ts";
+import { escapeHtml } from "./core/html.ts";
+import { consoleLogger, type Logger } from "./core/log.ts";
+import { page, pageSecurityHeaders } from "./core/page.ts";
+import type { TokenVerifier } from "./core/principal.ts";
 import {
   consentUrl,
   createAssertionProvider,
@@ -28,23 +31,15 @@ import {
   type GraphTokenProvider,
 } from "./entra/obo.ts";
 import { createUpstreamClient } from "./entra/upstream.ts";
-import { escapeHtml } from "./html.ts";
-import { consoleLogger, type Logger } from "./log.ts";
+import { createEntraKeySet, createEntraVerifier } from "./entra/verifier.ts";
+import { type Backplane, InProcessBackplane } from "./legacy-sse/backplane.ts";
+import { createSseBridge, SSE_DEFAULTS } from "./legacy-sse/bridge.ts";
+import { StoreBackplane } from "./legacy-sse/store-backplane.ts";
 import { createMcp } from "./mcp/server.ts";
-import { type Backplane, InProcessBackplane } from "./mcp/sse/backplane.ts";
-import { createSseBridge, SSE_DEFAULTS } from "./mcp/sse/bridge.ts";
-import { StoreBackplane } from "./mcp/sse/store-backplane.ts";
 import type { ToolDefinition } from "./mcp/tool.ts";
-import { type CimdResolverOptions, createCimdResolver } from "./oauth/cimd.ts";
-import { createClientRegistry } from "./oauth/clients.ts";
-import { pageSecurityHeaders } from "./oauth/consent-page.ts";
-import { signedCookies } from "./oauth/cookies.ts";
-import { createGrantService } from "./oauth/grants.ts";
-import { createRegistrationRateLimiter } from "./oauth/rate-limit.ts";
-import { mountAuthorizationServer } from "./oauth/routes.ts";
-import { page } from "./pages.ts";
+import { tools } from "./mcp/tools/index.ts";
+import { type AuthVariables, protectedResourceMetadata, requireBearer } from "./resource-server/gate.ts";
 import { createStore } from "./store/index.ts";
-import { createKeyring } from "./store/keys.ts";
 import type { Store } from "./store/store.ts";
 
 export interface Deps {
@@ -74,9 +69,6 @@ export interface SseSettings {
   maxLifetimeMs?: number;
 }
 
-const MCP_PATH = "/api/mcp";
-const MESSAGES_PATH = "/api/messages";
-
 export function createApp(config: Config, deps: Partial<Deps> = {}) {
   const logger = deps.logger ?? consoleLogger;
   const now = deps.now ?? Date.now;
@@ -84,7 +76,7 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
   const entraKeys = createEntraKeySet(config, { fetch: deps.fetch });
   const entraVerifier = createEntraVerifier(config, { fetch: deps.fetch, now, keySet: entraKeys });
   const graphTokens = deps.graphTokens ?? createOboProvider(config, { now, getAssertion });
-  const mcp = createMcp(config, { graphTokens, fetch: deps.fetch, logger, tools: deps.tools });
+  const mcp = createMcp(config, { graphTokens, fetch: deps.fetch, logger, tools: deps.tools ?? tools });
 
   const app = new Hono<{ Variables: AuthVariables }>();
   let verifier = deps.verifier ?? entraVerifier;

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { before, describe, test } from "node:test";
 import type { Node } from "web-tree-sitter";
 import { parse as parseYaml } from "yaml";
-import { SETTINGS } from "../../api/src/config.ts";
+import { SETTINGS } from "../../api/src/config/config.ts";
 import type { BicepFile, ResourceDecl } from "./bicep.ts";
 import {
   expr,

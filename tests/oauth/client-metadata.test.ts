@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseClientMetadata } from "../../api/src/oauth/client-metadata.ts";
-import { AsError, OAuthError, unwrap } from "../../api/src/oauth/errors.ts";
+import { parseClientMetadata } from "../../api/src/authorization-server/clients/metadata.ts";
+import { AsError, OAuthError, unwrap } from "../../api/src/authorization-server/errors.ts";
 
 const base = { redirect_uris: ["https://app.example/cb"] };
 

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
-import { loadConfig } from "../../api/src/config.ts";
-import { createGrantService, GrantError } from "../../api/src/oauth/grants.ts";
-import { createKeyring } from "../../api/src/store/keys.ts";
+import { createGrantService, GrantError } from "../../api/src/authorization-server/tokens/grants.ts";
+import { createKeyring } from "../../api/src/authorization-server/tokens/keyring.ts";
+import { loadConfig } from "../../api/src/config/config.ts";
 import { MemoryStore } from "../../api/src/store/memory.ts";
 
 const config = loadConfig({

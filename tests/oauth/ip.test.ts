@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ipLiteral, isLoopbackAddress, nonPublicReason, parseIpv6 } from "../../api/src/oauth/ip.ts";
+import {
+  ipLiteral,
+  isLoopbackAddress,
+  nonPublicReason,
+  parseIpv6,
+} from "../../api/src/authorization-server/clients/ip.ts";
 
 describe("nonPublicReason (SSRF address policy)", () => {
   const refused = [

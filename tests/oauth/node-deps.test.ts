@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { createCimdResolver } from "../../api/src/authorization-server/clients/cimd.ts";
 import { createSafeFetch, resolveHost } from "../../api/src/hosts/node-deps.ts";
-import { createCimdResolver } from "../../api/src/oauth/cimd.ts";
 
 let server: Server;
 let port: number;

@@ -5,7 +5,7 @@ import {
   createMemoryIncrement,
   createRegistrationRateLimiter,
   type Increment,
-} from "../../api/src/oauth/rate-limit.ts";
+} from "../../api/src/authorization-server/clients/rate-limit.ts";
 
 function fakeClock(start = 1_700_000_000_000) {
   let t = start;

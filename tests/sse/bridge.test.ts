@@ -8,11 +8,10 @@ import { after, describe, test } from "node:test";
 import { Client, SSEClientTransport } from "@modelcontextprotocol/client";
 import { OAuthError, OAuthErrorCode } from "@modelcontextprotocol/server";
 import { createApp, type SseSettings } from "../../api/src/app.ts";
-import type { TokenVerifier } from "../../api/src/auth/entra-verifier.ts";
-import type { Principal } from "../../api/src/auth/principal.ts";
-import { loadConfig } from "../../api/src/config.ts";
-import type { Logger } from "../../api/src/log.ts";
-import { InProcessBackplane } from "../../api/src/mcp/sse/backplane.ts";
+import { loadConfig } from "../../api/src/config/config.ts";
+import type { Logger } from "../../api/src/core/log.ts";
+import type { Principal, TokenVerifier } from "../../api/src/core/principal.ts";
+import { InProcessBackplane } from "../../api/src/legacy-sse/backplane.ts";
 import { parseChallenge } from "../helpers/mcp-request.ts";
 import { EventReader, eventually, INITIALIZE, openStream, postMessage, request } from "./helpers.ts";
 

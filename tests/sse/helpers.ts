@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
-import { readEvents, type SseEvent } from "../../api/src/mcp/sse/events.ts";
+import { readEvents, type SseEvent } from "../../api/src/legacy-sse/events.ts";
 import { CookieJar, walkAuthorization } from "../../scripts/lib/browser-walk.ts";
 import { MemoryOAuthProvider } from "../helpers/oauth-provider.ts";
 

@@ -6,13 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import type { Logger } from "../../api/src/log.ts";
+import type { Logger } from "../../api/src/core/log.ts";
 import {
   type SessionHandlers,
   SessionLimitError,
   type Subscription,
-} from "../../api/src/mcp/sse/backplane.ts";
-import { StoreBackplane, type StoreBackplaneOptions } from "../../api/src/mcp/sse/store-backplane.ts";
+} from "../../api/src/legacy-sse/backplane.ts";
+import { StoreBackplane, type StoreBackplaneOptions } from "../../api/src/legacy-sse/store-backplane.ts";
 import { MemoryStore } from "../../api/src/store/memory.ts";
 import { eventually } from "./helpers.ts";
 

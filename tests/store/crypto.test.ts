@@ -6,12 +6,11 @@ import {
   encryptJson,
   generateGrantKey,
   openWithToken,
-  randomToken,
   sealWithToken,
-  sha256b64url,
   unwrapKey,
   wrapKey,
-} from "../../api/src/store/crypto.ts";
+} from "../../api/src/authorization-server/tokens/crypto.ts";
+import { randomToken, sha256b64url } from "../../api/src/core/encoding.ts";
 
 /** Flips one character of the ciphertext part, keeping it valid base64url. */
 function tamper(sealed: string): string {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { jwtVerify, SignJWT } from "jose";
-import { createKeyring, type Keys, loadKeys } from "../../api/src/store/keys.ts";
+import { createKeyring, type Keys, loadKeys } from "../../api/src/authorization-server/tokens/keyring.ts";
 import { MemoryStore } from "../../api/src/store/memory.ts";
 
 const T0 = Date.UTC(2026, 0, 1);

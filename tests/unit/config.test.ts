@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { ConfigError, loadConfig, SETTINGS } from "../../api/src/config.ts";
+import { ConfigError, loadConfig, SETTINGS } from "../../api/src/config/config.ts";
 
 const base = {
   STORAGE_TABLE_ENDPOINT: "https://stmcp.table.core.windows.net",

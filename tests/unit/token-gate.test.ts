@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { createApp } from "../../api/src/app.ts";
-import { loadConfig } from "../../api/src/config.ts";
-import { silentLogger } from "../../api/src/log.ts";
+import { loadConfig } from "../../api/src/config/config.ts";
+import { silentLogger } from "../../api/src/core/log.ts";
 import { parseChallenge, rpcResult, toolCall } from "../helpers/mcp-request.ts";
 
 const TENANT = "3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b";

@@ -12,8 +12,8 @@
  * @module
  */
 import { ManagedIdentityCredential, OnBehalfOfCredential, type TokenCredential } from "@azure/identity";
-import type { Principal } from "../auth/principal.ts";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
+import type { Principal } from "../core/principal.ts";
 import { aadstsCode, ToolFailure } from "./errors.ts";
 
 export const TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import { aadstsCode } from "./errors.ts";
 
 export interface UpstreamTokens {

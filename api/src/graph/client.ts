@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Principal } from "../auth/principal.ts";
+import type { Principal } from "../core/principal.ts";
 import { ToolFailure } from "../entra/errors.ts";
 import type { GraphTokenProvider } from "../entra/obo.ts";
 

@@ -32,7 +32,7 @@ function loadApp(): Promise<Fetch> {
     appReady = (async () => {
       const [{ createApp }, { loadConfig }, { nodeHostDeps }] = await Promise.all([
         import("../app.ts"),
-        import("../config.ts"),
+        import("../config/config.ts"),
         import("./node-deps.ts"),
       ]);
       const config = loadConfig(process.env);
@@ -69,7 +69,7 @@ export async function handleHttp(
 
 export async function handleSweep(_timer: Timer, context: InvocationContext): Promise<void> {
   const [{ loadConfig }, { createStore }] = await Promise.all([
-    import("../config.ts"),
+    import("../config/config.ts"),
     import("../store/index.ts"),
   ]);
   const config = loadConfig(process.env);

@@ -23,8 +23,12 @@ import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
 import { Readable } from "node:stream";
-import { type FetchLike, FORBIDDEN_ADDRESS_ERROR_CODE, type ResolveHost } from "../oauth/cimd.ts";
-import { ipLiteral, isLoopbackAddress, nonPublicReason } from "../oauth/ip.ts";
+import {
+  type FetchLike,
+  FORBIDDEN_ADDRESS_ERROR_CODE,
+  type ResolveHost,
+} from "../authorization-server/clients/cimd.ts";
+import { ipLiteral, isLoopbackAddress, nonPublicReason } from "../authorization-server/clients/ip.ts";
 
 /** `ResolveHost` for Node: every A and AAAA answer, as the system resolver (getaddrinfo) sees them. */
 export const resolveHost: ResolveHost = async (hostname) =>

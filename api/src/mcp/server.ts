@@ -10,14 +10,13 @@ import {
   type McpHttpHandler,
   McpServer,
 } from "@modelcontextprotocol/server";
-import { principalOf } from "../auth/principal.ts";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
+import type { Logger } from "../core/log.ts";
+import { principalOf } from "../core/principal.ts";
 import { ToolFailure } from "../entra/errors.ts";
 import type { GraphTokenProvider } from "../entra/obo.ts";
 import { type GraphClient, graphClientFor } from "../graph/client.ts";
-import type { Logger } from "../log.ts";
 import type { ToolDefinition } from "./tool.ts";
-import { tools as defaultTools } from "./tools/index.ts";
 
 export const SERVER_INFO = { name: "entra-graph-mcp", title: "Microsoft Graph (Entra ID)", version: "0.1.0" };
 
@@ -25,11 +24,12 @@ export interface McpDeps {
   graphTokens: GraphTokenProvider;
   fetch?: typeof fetch;
   logger: Logger;
-  tools?: ToolDefinition[];
+  /** The tools to serve (`tools/index.ts` lists every tool the server has). */
+  tools: ToolDefinition[];
 }
 
 export function createMcp(config: Config, deps: McpDeps): McpHttpHandler {
-  const tools = deps.tools ?? (defaultTools as ToolDefinition[]);
+  const { tools } = deps;
   return createMcpHandler(
     (ctx) => {
       const principal = principalOf(ctx.authInfo);

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { escapeHtml } from "../html.ts";
-import { page } from "../pages.ts";
+import { escapeHtml } from "../../core/html.ts";
+import { page } from "../../core/page.ts";
 
 export interface ConsentView {
   requestId: string;
@@ -53,25 +53,4 @@ export function renderConsentPage(v: ConsentView): string {
   </div>
 </form>`,
   );
-}
-
-/** Headers for server-rendered auth pages: no framing, no scripts, forms only to the given targets. */
-export function pageSecurityHeaders(formTargets: string[]): Record<string, string> {
-  return {
-    "Content-Security-Policy": [
-      "default-src 'none'",
-      "style-src 'unsafe-inline'",
-      "img-src 'self' data:",
-      // Chrome applies form-action to the redirects that follow a form post, too.
-      `form-action 'self' ${formTargets.join(" ")}`.trim(),
-      "frame-ancestors 'none'",
-      "base-uri 'none'",
-    ].join("; "),
-    "X-Frame-Options": "DENY",
-    // Not `no-referrer`: under it browsers send `Origin: null` with the consent form's POST, which the
-    // consent endpoint's Origin check (rightly) refuses. `same-origin` still sends nothing elsewhere.
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-  };
 }

@@ -5,19 +5,19 @@
  * @module
  */
 import type { Context } from "hono";
-import type { EntraKeySet, TokenVerifier } from "../auth/entra-verifier.ts";
-import type { Config } from "../config.ts";
-import type { UpstreamClient } from "../entra/upstream.ts";
-import { escapeHtml } from "../html.ts";
-import type { Logger } from "../log.ts";
-import { page } from "../pages.ts";
-import type { Keyring } from "../store/keys.ts";
-import type { Store } from "../store/store.ts";
-import type { ClientRegistry } from "./clients.ts";
-import { pageSecurityHeaders } from "./consent-page.ts";
-import type { SignedCookies } from "./cookies.ts";
-import type { GrantService } from "./grants.ts";
-import type { RateLimiter } from "./rate-limit.ts";
+import type { Config } from "../../config/config.ts";
+import { escapeHtml } from "../../core/html.ts";
+import type { Logger } from "../../core/log.ts";
+import { page, pageSecurityHeaders } from "../../core/page.ts";
+import type { TokenVerifier } from "../../core/principal.ts";
+import type { UpstreamClient } from "../../entra/upstream.ts";
+import type { EntraKeySet } from "../../entra/verifier.ts";
+import type { Store } from "../../store/store.ts";
+import type { SignedCookies } from "../browser/cookies.ts";
+import type { RateLimiter } from "../clients/rate-limit.ts";
+import type { ClientRegistry } from "../clients/registry.ts";
+import type { GrantService } from "../tokens/grants.ts";
+import type { Keyring } from "../tokens/keyring.ts";
 
 export interface AsContext {
   config: Config;

@@ -8,8 +8,8 @@
  */
 import type { Hono } from "hono";
 import { jwtVerify } from "jose";
-import { UpstreamError } from "../entra/upstream.ts";
-import { sha256b64url } from "../store/crypto.ts";
+import { sha256b64url } from "../../core/encoding.ts";
+import { UpstreamError } from "../../entra/upstream.ts";
 import { TX_COOKIE_NAME, type UpstreamTransaction } from "./authorize.ts";
 import { type AsContext, errorPage, redirectToClient } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";

@@ -16,19 +16,12 @@
  * @module
  */
 import { base64url, errors, jwtVerify, SignJWT } from "jose";
-import type { Config } from "../config.ts";
-import type { UpstreamTokens } from "../entra/upstream.ts";
-import {
-  decryptJson,
-  encryptJson,
-  generateGrantKey,
-  randomToken,
-  sha256b64url,
-  unwrapKey,
-  wrapKey,
-} from "../store/crypto.ts";
-import type { Keyring } from "../store/keys.ts";
-import { type Store, StoreConflictError } from "../store/store.ts";
+import type { Config } from "../../config/config.ts";
+import { randomToken, sha256b64url } from "../../core/encoding.ts";
+import type { UpstreamTokens } from "../../entra/upstream.ts";
+import { type Store, StoreConflictError } from "../../store/store.ts";
+import { decryptJson, encryptJson, generateGrantKey, unwrapKey, wrapKey } from "./crypto.ts";
+import type { Keyring } from "./keyring.ts";
 
 export const ACCESS_TOKEN_TTL_SEC = 60 * 60;
 export const REFRESH_TOKEN_TTL_SEC = 30 * 24 * 60 * 60;

@@ -19,9 +19,9 @@
  * @module
  */
 import type { AuthInfo } from "@modelcontextprotocol/server";
-import type { Principal } from "../../auth/principal.ts";
-import type { Logger } from "../../log.ts";
-import { randomToken } from "../../store/crypto.ts";
+import { randomToken } from "../core/encoding.ts";
+import type { Logger } from "../core/log.ts";
+import type { Principal } from "../core/principal.ts";
 import { type Backplane, SessionLimitError, type Subscription } from "./backplane.ts";
 import { encodeComment, encodeEvent, readEvents } from "./events.ts";
 

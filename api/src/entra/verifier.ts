@@ -10,17 +10,8 @@
 
 import { OAuthError, OAuthErrorCode } from "@modelcontextprotocol/server";
 import { createRemoteJWKSet, customFetch, errors, jwtVerify } from "jose";
-import type { Config } from "../config.ts";
-import type { Principal } from "./principal.ts";
-
-export interface VerifiedToken {
-  principal: Principal;
-  expiresAt: number;
-}
-
-export interface TokenVerifier {
-  verify(token: string): Promise<VerifiedToken>;
-}
+import type { Config } from "../config/config.ts";
+import type { TokenVerifier } from "../core/principal.ts";
 
 export interface EntraVerifierOptions {
   fetch?: typeof fetch;

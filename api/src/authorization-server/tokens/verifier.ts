@@ -7,12 +7,12 @@
  */
 import { OAuthError, OAuthErrorCode } from "@modelcontextprotocol/server";
 import { errors } from "jose";
-import type { Config } from "../config.ts";
-import { ToolFailure } from "../entra/errors.ts";
-import type { UpstreamClient, UpstreamTokens } from "../entra/upstream.ts";
-import type { Logger } from "../log.ts";
-import { GrantError, type GrantService } from "../oauth/grants.ts";
-import type { TokenVerifier } from "./entra-verifier.ts";
+import type { Config } from "../../config/config.ts";
+import type { Logger } from "../../core/log.ts";
+import type { TokenVerifier } from "../../core/principal.ts";
+import { ToolFailure } from "../../entra/errors.ts";
+import type { UpstreamClient, UpstreamTokens } from "../../entra/upstream.ts";
+import { GrantError, type GrantService } from "./grants.ts";
 
 const RENEW_BEFORE_MS = 5 * 60 * 1000;
 

@@ -19,8 +19,8 @@
  * @module
  */
 import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
-import { randomToken } from "./crypto.ts";
-import { type Store, StoreConflictError } from "./store.ts";
+import { randomToken } from "../../core/encoding.ts";
+import { type Store, StoreConflictError } from "../../store/store.ts";
 
 export const SIGNING_ALG = "ES256";
 

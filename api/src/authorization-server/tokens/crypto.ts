@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { base64url } from "jose";
+import { base64url } from "../../core/encoding.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -21,16 +21,6 @@ const dec = new TextDecoder();
 const VERSION = "v1";
 const WRAP_INFO = enc.encode("entra-mcp-server grant-key wrap v1");
 const SEAL_INFO = enc.encode("entra-mcp-server token seal v1");
-
-/** Base64url SHA-256 of `text`: the row id under which a code or token is stored. */
-export async function sha256b64url(text: string): Promise<string> {
-  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(text))));
-}
-
-/** `bytes` random bytes as base64url (32 bytes, 256 bits, by default). */
-export function randomToken(bytes = 32): string {
-  return base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)));
-}
 
 /** A fresh AES-256-GCM grant key. Extractable, because it is stored wrapped. */
 export function generateGrantKey(): Promise<CryptoKey> {

@@ -5,10 +5,10 @@
  * @module
  */
 import type { Context, Hono } from "hono";
-import { isOwnResource } from "../auth/gate.ts";
+import { isOwnResource } from "../../config/paths.ts";
+import { GrantError } from "../tokens/grants.ts";
 import { s256, sameSecret } from "./authorize.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
-import { GrantError } from "./grants.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
 
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;

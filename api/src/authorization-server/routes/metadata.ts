@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../../config/config.ts";
 
 export const OAUTH_PATHS = {
   authorize: "/authorize",

@@ -36,3 +36,24 @@ ${bodyHtml}
 </body>
 </html>`;
 }
+
+/** Headers for server-rendered auth pages: no framing, no scripts, forms only to the given targets. */
+export function pageSecurityHeaders(formTargets: string[]): Record<string, string> {
+  return {
+    "Content-Security-Policy": [
+      "default-src 'none'",
+      "style-src 'unsafe-inline'",
+      "img-src 'self' data:",
+      // Chrome applies form-action to the redirects that follow a form post, too.
+      `form-action 'self' ${formTargets.join(" ")}`.trim(),
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+    ].join("; "),
+    "X-Frame-Options": "DENY",
+    // Not `no-referrer`: under it browsers send `Origin: null` with the consent form's POST, which the
+    // consent endpoint's Origin check (rightly) refuses. `same-origin` still sends nothing elsewhere.
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+  };
+}

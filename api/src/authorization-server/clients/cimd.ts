@@ -11,7 +11,7 @@
  * 3. the response: no redirects, status 200, a JSON content type, at most `maxBytes` counted while
  *    streaming, all within `timeoutMs` (DNS included);
  * 4. the document: `client_id` equal to the URL, no shared secret, no private keys, public-client auth,
- *    then the same metadata rules as registration (`client-metadata.ts`).
+ *    then the same metadata rules as registration (`metadata.ts`).
  *
  * Successful results are cached per `Cache-Control` (capped); failures are never cached, so a fixed
  * document works on the next try and a flapping one cannot pin a bad answer.
@@ -25,9 +25,9 @@
  * @module
  */
 
-import { type ClientRecord, parseClientMetadata } from "./client-metadata.ts";
-import { AsError, OAuthErrorCode, ok, type Rejection, type Result, reject } from "./errors.ts";
+import { AsError, OAuthErrorCode, ok, type Rejection, type Result, reject } from "../errors.ts";
 import { ipLiteral, nonPublicReason } from "./ip.ts";
+import { type ClientRecord, parseClientMetadata } from "./metadata.ts";
 import { clip, type RedirectUriPolicy } from "./redirect-uri.ts";
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;

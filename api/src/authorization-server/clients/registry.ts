@@ -6,11 +6,11 @@
  * @module
  */
 
-import { randomToken } from "../store/crypto.ts";
-import type { Store } from "../store/store.ts";
+import { randomToken } from "../../core/encoding.ts";
+import type { Store } from "../../store/store.ts";
+import { AsError, OAuthErrorCode } from "../errors.ts";
 import type { CimdResolver } from "./cimd.ts";
-import type { ClientMetadata, ClientRecord } from "./client-metadata.ts";
-import { AsError, OAuthErrorCode } from "./errors.ts";
+import type { ClientMetadata, ClientRecord } from "./metadata.ts";
 
 export interface ClientRegistry {
   /** The client, or throws `AsError` (`invalid_client`) with a description safe to show. */

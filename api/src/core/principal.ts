@@ -23,6 +23,17 @@ export interface Principal {
   userAssertion: () => Promise<string>;
 }
 
+/** What a bearer token proves: who calls, and until when (ms since the epoch). */
+export interface VerifiedToken {
+  principal: Principal;
+  expiresAt: number;
+}
+
+/** Turns a bearer token into a principal, or throws the SDK's `OAuthError` saying why not. */
+export interface TokenVerifier {
+  verify(token: string): Promise<VerifiedToken>;
+}
+
 /** Carries the principal through the MCP SDK's `AuthInfo`. */
 export function toAuthInfo(
   principal: Principal,

@@ -12,7 +12,7 @@
  * @module
  */
 import * as z from "zod";
-import { OAuthErrorCode, ok, type Result, reject } from "./errors.ts";
+import { OAuthErrorCode, ok, type Result, reject } from "../errors.ts";
 import { clip, type RedirectUriPolicy, validateRedirectUriForRegistration } from "./redirect-uri.ts";
 
 export const SUPPORTED_GRANT_TYPES = ["authorization_code", "refresh_token"] as const;

@@ -13,15 +13,16 @@
  * @module
  */
 import type { Context, Hono } from "hono";
-import { isOwnResource } from "../auth/gate.ts";
-import { upstreamAuthorizeUrl } from "../entra/upstream.ts";
-import { randomToken, sha256b64url } from "../store/crypto.ts";
-import type { ClientRecord } from "./client-metadata.ts";
-import { pageSecurityHeaders, renderConsentPage } from "./consent-page.ts";
+import { isOwnResource } from "../../config/paths.ts";
+import { randomToken, sha256b64url } from "../../core/encoding.ts";
+import { pageSecurityHeaders } from "../../core/page.ts";
+import { upstreamAuthorizeUrl } from "../../entra/upstream.ts";
+import { renderConsentPage } from "../browser/consent-page.ts";
+import type { ClientRecord } from "../clients/metadata.ts";
+import { redirectUriMatches } from "../clients/redirect-uri.ts";
+import { AsError } from "../errors.ts";
 import { type AsContext, errorPage, redirectToClient } from "./context.ts";
-import { AsError } from "./errors.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
-import { redirectUriMatches } from "./redirect-uri.ts";
 
 export const PENDING_TTL_SEC = 10 * 60;
 const CONSENT_COOKIE = "mcp-consent";

@@ -12,7 +12,7 @@ import { mountCallback } from "./callback.ts";
 import type { AsContext } from "./context.ts";
 import { authorizationServerMetadata, OAUTH_PATHS } from "./metadata.ts";
 import { mountRegister } from "./register.ts";
-import { mountTokenEndpoints } from "./token-endpoint.ts";
+import { mountTokenEndpoints } from "./token.ts";
 
 export function mountAuthorizationServer(app: Hono, as: AsContext): void {
   // Browser-based clients call these cross-origin; none of them uses cookies, so any origin may.

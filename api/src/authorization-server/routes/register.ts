@@ -6,7 +6,7 @@
  * @module
  */
 import type { Context, Hono } from "hono";
-import { parseClientMetadata } from "./client-metadata.ts";
+import { parseClientMetadata } from "../clients/metadata.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
 

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { OAuthErrorCode, ok, type Result, reject } from "./errors.ts";
+import { OAuthErrorCode, ok, type Result, reject } from "../errors.ts";
 
 /** `http://<loopback host>[:port]<rest>`, on the raw string so nothing is normalised before comparing. */
 const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(?::([0-9]{1,5}))?([/?][^#]*)?$/;

@@ -22,8 +22,8 @@
  *
  * @module
  */
-import type { Logger } from "../../log.ts";
-import { type Store, StoreConflictError } from "../../store/store.ts";
+import type { Logger } from "../core/log.ts";
+import { type Store, StoreConflictError } from "../store/store.ts";
 import { type Backplane, type SessionHandlers, SessionLimitError, type Subscription } from "./backplane.ts";
 
 export interface StoreBackplaneOptions {

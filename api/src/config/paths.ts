@@ -1,0 +1,37 @@
+/**
+ * The server's paths, and the URLs built from them and the configuration: each is written here once.
+ *
+ * @module
+ */
+import type { Config } from "./config.ts";
+
+/** The Streamable HTTP MCP endpoint: `config.resource` is the public URL plus this path. */
+export const MCP_PATH = "/api/mcp";
+
+/** Where the legacy HTTP+SSE transport (MCP 2024-11-05) receives the client's messages. */
+export const MESSAGES_PATH = "/api/messages";
+
+export const PRM_PATH = "/.well-known/oauth-protected-resource";
+
+/** The legacy HTTP+SSE endpoint (MCP 2024-11-05). */
+export const SSE_PATH = "/api/sse";
+
+/**
+ * The resource identifier of the legacy SSE endpoint. Clients check that the metadata's `resource` is a
+ * prefix of the URL they connect to (RFC 9728 §3.3), so a client given `/api/sse` needs metadata naming
+ * `/api/sse`. It is the same protected resource under a second identifier: the authorization server
+ * accepts both (`isOwnResource`) and issues every token for `config.resource`, valid on both endpoints.
+ */
+export function sseResource(config: Config): string {
+  return `${config.publicUrl}${SSE_PATH}`;
+}
+
+/** RFC 8707: whether a `resource` parameter names this server (the MCP endpoint or the legacy SSE one). */
+export function isOwnResource(config: Config, resource: string): boolean {
+  return resource === config.resource || resource === sseResource(config);
+}
+
+export function resourceMetadataUrl(config: Config, resource = config.resource): string {
+  // RFC 9728 §3.1: the well-known segment is inserted between the host and the resource's path.
+  return `${config.publicUrl}${PRM_PATH}${new URL(resource).pathname}`;
+}
