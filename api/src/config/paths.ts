@@ -8,6 +8,12 @@ import type { Config } from "./config.ts";
 /** The Streamable HTTP MCP endpoint: `config.resource` is the public URL plus this path. */
 export const MCP_PATH = "/api/mcp";
 
+/** Liveness and the public facts the landing page shows. */
+export const HEALTH_PATH = "/api/health";
+
+/** Where Entra ID sends the browser back after the consent link (see `entra/obo.ts` `consentUrl`). */
+export const CONSENT_COMPLETE_PATH = "/oauth/consent-complete";
+
 /** Where the legacy HTTP+SSE transport (MCP 2024-11-05) receives the client's messages. */
 export const MESSAGES_PATH = "/api/messages";
 

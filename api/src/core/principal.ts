@@ -34,6 +34,9 @@ export interface TokenVerifier {
   verify(token: string): Promise<VerifiedToken>;
 }
 
+/** What the token gate leaves on a Hono context for the handlers behind it. */
+export type AuthVariables = { authInfo: AuthInfo; principal: Principal };
+
 /** Carries the principal through the MCP SDK's `AuthInfo`. */
 export function toAuthInfo(
   principal: Principal,

@@ -13,6 +13,7 @@
  */
 import { ManagedIdentityCredential, OnBehalfOfCredential, type TokenCredential } from "@azure/identity";
 import type { Config } from "../config/config.ts";
+import { CONSENT_COMPLETE_PATH } from "../config/paths.ts";
 import type { Principal } from "../core/principal.ts";
 import { aadstsCode, ToolFailure } from "./errors.ts";
 
@@ -119,7 +120,7 @@ export function consentUrl(config: Config): string {
   const u = new URL(`${config.entra.authorityHost}/${config.entra.tenantId}/oauth2/v2.0/authorize`);
   u.searchParams.set("client_id", config.entra.clientId);
   u.searchParams.set("response_type", "code");
-  u.searchParams.set("redirect_uri", `${config.publicUrl}/oauth/consent-complete`);
+  u.searchParams.set("redirect_uri", `${config.publicUrl}${CONSENT_COMPLETE_PATH}`);
   u.searchParams.set("scope", "https://graph.microsoft.com/User.Read");
   u.searchParams.set("prompt", "consent");
   return u.toString();

@@ -10,12 +10,11 @@
  * @module
  */
 
-import type { AuthInfo } from "@modelcontextprotocol/server";
 import { OAuthError, OAuthErrorCode } from "@modelcontextprotocol/server";
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "../config/config.ts";
 import { resourceMetadataUrl } from "../config/paths.ts";
-import { type Principal, type TokenVerifier, toAuthInfo } from "../core/principal.ts";
+import { type AuthVariables, type TokenVerifier, toAuthInfo } from "../core/principal.ts";
 
 /** The scope a client must request, as the challenge and the metadata advertise it. */
 export function challengeScope(config: Config): string {
@@ -63,8 +62,6 @@ export function challenge(config: Config, err?: OAuthError, resource = config.re
       };
   return Response.json(body, { status, headers: { "WWW-Authenticate": `Bearer ${params.join(", ")}` } });
 }
-
-export type AuthVariables = { authInfo: AuthInfo; principal: Principal };
 
 /**
  * Requires a valid bearer token; on success stores the principal as `c.var.principal`. Challenges point

@@ -1,10 +1,10 @@
 /**
- * The authorization server (proxy mode) mounted on the app: metadata, keys, registration, authorize,
+ * The authorization server (proxy mode) as one sub-app: metadata, keys, registration, authorize,
  * consent, the Entra callback, token and revocation.
  *
  * @module
  */
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { mountAuthorize } from "./authorize.ts";
@@ -14,7 +14,8 @@ import { authorizationServerMetadata, OAUTH_PATHS } from "./metadata.ts";
 import { mountRegister } from "./register.ts";
 import { mountTokenEndpoints } from "./token.ts";
 
-export function mountAuthorizationServer(app: Hono, as: AsContext): void {
+export function authorizationServerRoutes(as: AsContext): Hono {
+  const app = new Hono();
   // Browser-based clients call these cross-origin; none of them uses cookies, so any origin may.
   const open = cors({
     origin: "*",
@@ -58,4 +59,5 @@ export function mountAuthorizationServer(app: Hono, as: AsContext): void {
   mountAuthorize(app, as);
   mountCallback(app, as);
   mountTokenEndpoints(app, as);
+  return app;
 }
