@@ -5,9 +5,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
-import { createGrantService, GrantError } from "../../api/src/authorization-server/tokens/grants.ts";
+import { createGrantService } from "../../api/src/authorization-server/tokens/grants.ts";
 import { createKeyring } from "../../api/src/authorization-server/tokens/keyring.ts";
 import { loadConfig } from "../../api/src/config/config.ts";
+import { Failure } from "../../api/src/core/failure.ts";
 import { MemoryStore } from "../../api/src/store/memory.ts";
 
 const config = loadConfig({
@@ -44,9 +45,9 @@ describe("refresh rotation across instances (OAuth 2.1 §4.3.1, RFC 9700 §4.14.
     const won = results.filter((r) => r.status === "fulfilled");
     const lost = results.filter((r) => r.status === "rejected");
     assert.equal(won.length, 1, "both concurrent refreshes were answered with a live refresh token");
-    assert.ok(lost[0].reason instanceof GrantError);
-    assert.equal(lost[0].reason.code, "invalid_grant");
-    assert.equal(lost[0].reason.revokedGrant, false);
+    assert.ok(lost[0].reason instanceof Failure);
+    assert.equal(lost[0].reason.reason, "invalid_grant");
+    assert.equal(lost[0].reason.log?.revokedGrant, undefined);
     // The winner's chain goes on.
     const next = await grants.refresh(won[0].value.refresh_token, "dcr_client");
     assert.ok(next.refresh_token);

@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { Client, SSEClientTransport } from "@modelcontextprotocol/client";
-import { OAuthError, OAuthErrorCode } from "@modelcontextprotocol/server";
 import { createApp, type SseSettings } from "../../api/src/app.ts";
 import { loadConfig } from "../../api/src/config/config.ts";
+import { Failure } from "../../api/src/core/failure.ts";
 import type { Logger } from "../../api/src/core/log.ts";
 import type { Principal, TokenVerifier } from "../../api/src/core/principal.ts";
 import { InProcessBackplane } from "../../api/src/legacy-sse/backplane.ts";
@@ -33,7 +33,7 @@ const USERS: Record<string, Omit<Principal, "userAssertion" | "scopes">> = {
 const verifier: TokenVerifier = {
   async verify(token) {
     const user = USERS[token];
-    if (!user) throw new OAuthError(OAuthErrorCode.InvalidToken, "unknown test token");
+    if (!user) throw new Failure("invalid_token", "unknown test token");
     return {
       principal: { ...user, scopes: ["user_impersonation"], userAssertion: async () => "unused" },
       expiresAt: Math.floor(Date.now() / 1000) + 3600,

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Config } from "../config/config.ts";
-import { aadstsCode } from "./errors.ts";
+import { UpstreamError } from "./errors.ts";
 
 export interface UpstreamTokens {
   accessToken: string;
@@ -15,19 +15,6 @@ export interface UpstreamTokens {
   idToken?: string;
   /** ms since the epoch */
   expiresAt: number;
-}
-
-export class UpstreamError extends Error {
-  readonly status: number;
-  readonly error: string;
-  readonly aadsts?: number;
-  constructor(status: number, error: string, description: string) {
-    super(`Entra ID answered ${status} ${error}: ${description}`);
-    this.name = "UpstreamError";
-    this.status = status;
-    this.error = error;
-    this.aadsts = aadstsCode({ message: description });
-  }
 }
 
 /** Scopes the proxy asks Entra for: our API (for OBO), the user's identity, and a refresh token. */

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { OAuthError, OAuthErrorCode } from "@modelcontextprotocol/server";
 import { createRemoteJWKSet, customFetch, errors, jwtVerify } from "jose";
 import type { Config } from "../config/config.ts";
+import { Failure } from "../core/failure.ts";
 import type { TokenVerifier } from "../core/principal.ts";
 
 export interface EntraVerifierOptions {
@@ -62,26 +62,17 @@ export function createEntraVerifier(
           err instanceof errors.JWKSTimeout ||
           err instanceof errors.JWKSInvalid
         ) {
-          throw new OAuthError(
-            OAuthErrorCode.TemporarilyUnavailable,
-            "Entra ID signing keys are unavailable; retry shortly",
-          );
+          throw new Failure("upstream_unavailable", "Entra ID signing keys are unavailable; retry shortly");
         }
-        throw new OAuthError(OAuthErrorCode.InvalidToken, describe(err));
+        throw new Failure("invalid_token", describe(err));
       }
       const tid = String(payload.tid).toLowerCase();
       if (!entra.allowedTenants.includes(tid)) {
-        throw new OAuthError(
-          OAuthErrorCode.InvalidToken,
-          "The token's tenant is not allowed to use this server",
-        );
+        throw new Failure("invalid_token", "The token's tenant is not allowed to use this server");
       }
       const scp = typeof payload.scp === "string" ? payload.scp.split(" ").filter(Boolean) : [];
       if (!scp.includes(requiredScope)) {
-        throw new OAuthError(
-          OAuthErrorCode.InsufficientScope,
-          `The token lacks the "${requiredScope}" scope`,
-        );
+        throw new Failure("insufficient_scope", `The token lacks the "${requiredScope}" scope`);
       }
       return {
         expiresAt: Number(payload.exp),

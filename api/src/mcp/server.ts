@@ -11,9 +11,9 @@ import {
   McpServer,
 } from "@modelcontextprotocol/server";
 import type { Config } from "../config/config.ts";
+import { Failure, toolResult } from "../core/failure.ts";
 import type { Logger } from "../core/log.ts";
 import { principalOf } from "../core/principal.ts";
-import { ToolFailure } from "../entra/errors.ts";
 import type { GraphTokenProvider } from "../entra/obo.ts";
 import { type GraphClient, graphClientFor } from "../graph/client.ts";
 import type { ToolDefinition } from "./tool.ts";
@@ -64,23 +64,14 @@ export function createMcp(config: Config, deps: McpDeps): McpHttpHandler {
             try {
               return await tool.handler(input, toolCtx);
             } catch (err) {
-              if (err instanceof ToolFailure) {
+              if (err instanceof Failure) {
                 deps.logger.warn("tool failed", {
                   tool: tool.name,
-                  kind: err.kind,
+                  reason: err.reason,
                   oid: principal.objectId,
                   cause: causeText(err),
                 });
-                return {
-                  isError: true,
-                  content: [{ type: "text", text: err.message }],
-                  structuredContent: {
-                    error: err.kind,
-                    message: err.message,
-                    ...(err.url ? { url: err.url } : {}),
-                    ...(err.retryAfterSec ? { retryAfter: err.retryAfterSec } : {}),
-                  },
-                };
+                return toolResult(err);
               }
               throw err;
             }

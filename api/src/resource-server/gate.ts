@@ -10,10 +10,10 @@
  * @module
  */
 
-import { OAuthError, OAuthErrorCode } from "@modelcontextprotocol/server";
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "../config/config.ts";
 import { resourceMetadataUrl } from "../config/paths.ts";
+import { ANSWERS, Failure, oauthErrorBody } from "../core/failure.ts";
 import { type AuthVariables, type TokenVerifier, toAuthInfo } from "../core/principal.ts";
 
 /** The scope a client must request, as the challenge and the metadata advertise it. */
@@ -41,25 +41,31 @@ function quoted(value: string): string {
   return `"${value.replace(/[\\"]/g, "\\$&").replace(/[\r\n]/g, " ")}"`;
 }
 
-export function challenge(config: Config, err?: OAuthError, resource = config.resource): Response {
+/** The answer to a request the gate refuses: `failure` is why, or none when no credentials were sent. */
+export function challenge(config: Config, failure?: Failure, resource = config.resource): Response {
   const params = [
     `resource_metadata=${quoted(resourceMetadataUrl(config, resource))}`,
     `scope=${quoted(challengeScope(config))}`,
   ];
-  let status = 401;
-  if (err) {
-    if (err.code === OAuthErrorCode.TemporarilyUnavailable) {
-      return Response.json(err.toResponseObject(), { status: 503, headers: { "Retry-After": "5" } });
-    }
-    status = err.code === OAuthErrorCode.InsufficientScope ? 403 : 401;
-    params.unshift(`error=${quoted(err.code)}`, `error_description=${quoted(err.message)}`);
+  if (!failure) {
+    // RFC 6750 §3.1: no error code when the request carried no credentials.
+    const body = {
+      error: "unauthorized",
+      error_description: "Sign in to use this server: send an Entra ID bearer token.",
+    };
+    return Response.json(body, {
+      status: 401,
+      headers: { "WWW-Authenticate": `Bearer ${params.join(", ")}` },
+    });
   }
-  const body = err
-    ? err.toResponseObject()
-    : {
-        error: "unauthorized",
-        error_description: "Sign in to use this server: send an Entra ID bearer token.",
-      };
+  const { status } = ANSWERS[failure.reason];
+  if (status !== 401 && status !== 403) {
+    // Not the caller's token (Entra's keys unreachable, say): no challenge, which would restart sign-in.
+    const headers: Record<string, string> = status === 503 ? { "Retry-After": "5" } : {};
+    return Response.json(oauthErrorBody(failure), { status, headers });
+  }
+  const body = oauthErrorBody(failure);
+  params.unshift(`error=${quoted(body.error)}`, `error_description=${quoted(body.error_description)}`);
   return Response.json(body, { status, headers: { "WWW-Authenticate": `Bearer ${params.join(", ")}` } });
 }
 
@@ -80,7 +86,7 @@ export function requireBearer(
     if (!match) {
       return challenge(
         config,
-        new OAuthError(OAuthErrorCode.InvalidToken, "Expected an Authorization: Bearer token"),
+        new Failure("invalid_token", "Expected an Authorization: Bearer token"),
         resource,
       );
     }
@@ -89,7 +95,7 @@ export function requireBearer(
     try {
       verified = await verifier.verify(token);
     } catch (err) {
-      if (err instanceof OAuthError) return challenge(config, err, resource);
+      if (err instanceof Failure) return challenge(config, err, resource);
       throw err;
     }
     c.set("principal", verified.principal);

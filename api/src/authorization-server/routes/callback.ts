@@ -9,7 +9,8 @@
 import type { Hono } from "hono";
 import { jwtVerify } from "jose";
 import { sha256b64url } from "../../core/encoding.ts";
-import { UpstreamError } from "../../entra/upstream.ts";
+import { ANSWERS } from "../../core/failure.ts";
+import { entraFailure } from "../../entra/errors.ts";
 import { TX_COOKIE_NAME, type UpstreamTransaction } from "./authorize.ts";
 import { type AsContext, errorPage, redirectToClient } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
@@ -82,14 +83,15 @@ export function mountCallback(app: Hono, as: AsContext): void {
     try {
       upstream = await as.upstream.redeemCode(q.code, codeVerifier);
     } catch (err) {
-      const detail =
-        err instanceof UpstreamError
-          ? `${err.error}${err.aadsts ? ` (AADSTS${err.aadsts})` : ""}`
-          : "unreachable";
-      as.logger.warn("callback: code redemption failed", { error: (err as Error).message.slice(0, 500) });
+      // Entra refused the code, is down, or the server's own managed identity failed: each says so.
+      const failure = entraFailure(config, err, "the sign-in");
+      as.logger.warn("callback: code redemption failed", {
+        reason: failure.reason,
+        error: (err as Error).message.slice(0, 500),
+      });
       return back({
-        error: "server_error",
-        error_description: `The server could not complete sign-in with Entra ID: ${detail}.`,
+        error: ANSWERS[failure.reason].redirectError,
+        error_description: `The server could not complete sign-in with Entra ID: ${failure.message}`,
       });
     }
 

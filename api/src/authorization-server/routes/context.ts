@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import type { Config } from "../../config/config.ts";
+import type { Answer } from "../../core/failure.ts";
 import { escapeHtml } from "../../core/html.ts";
 import type { Logger } from "../../core/log.ts";
 import { page, pageSecurityHeaders } from "../../core/page.ts";
@@ -56,7 +57,7 @@ export function redirectToClient(
 /** `{ error, error_description }` with `Cache-Control: no-store` (RFC 6749 §5.1, §5.2). */
 export function oauthJsonError(
   c: Context,
-  status: 400 | 401 | 429 | 500 | 503,
+  status: Answer["status"],
   error: string,
   description: string,
   headers: Record<string, string> = {},

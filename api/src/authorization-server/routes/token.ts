@@ -6,7 +6,7 @@
  */
 import type { Context, Hono } from "hono";
 import { isOwnResource } from "../../config/paths.ts";
-import { GrantError } from "../tokens/grants.ts";
+import { ANSWERS, Failure } from "../../core/failure.ts";
 import { s256, sameSecret } from "./authorize.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
@@ -62,18 +62,20 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
             );
           }
           const tokens = await as.grants.redeemCode(form.code, async (row) => {
-            if (row.clientId !== clientId) throw new GrantError("The code was issued to another client.");
+            if (row.clientId !== clientId)
+              throw new Failure("invalid_grant", "The code was issued to another client.");
             // RFC 6749 §4.1.3: required, and identical, if it was in the authorization request.
             const mismatch =
               form.redirect_uri === undefined
                 ? row.redirectUriGiven !== false
                 : form.redirect_uri !== row.redirectUri;
-            if (mismatch) throw new GrantError("redirect_uri does not match the authorization request.");
+            if (mismatch)
+              throw new Failure("invalid_grant", "redirect_uri does not match the authorization request.");
             if (!(await sameSecret(await s256(form.code_verifier), row.codeChallenge))) {
-              throw new GrantError("The code_verifier does not match the code_challenge.");
+              throw new Failure("invalid_grant", "The code_verifier does not match the code_challenge.");
             }
             if (row.resource !== undefined && form.resource !== undefined && form.resource !== row.resource) {
-              throw new GrantError("resource does not match the authorization request.");
+              throw new Failure("invalid_grant", "resource does not match the authorization request.");
             }
           });
           return c.json(tokens, 200, NO_STORE);
@@ -94,14 +96,16 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
           );
       }
     } catch (err) {
-      if (err instanceof GrantError) {
+      if (err instanceof Failure) {
         as.logger.warn("token refused", {
           client: clientId,
           grant_type: form.grant_type,
-          reason: err.message,
-          revoked: err.revokedGrant,
+          reason: err.reason,
+          description: err.message,
+          ...err.log,
         });
-        return oauthJsonError(c, 400, err.code, err.message);
+        const answer = ANSWERS[err.reason];
+        return oauthJsonError(c, answer.status, answer.oauthError, err.message);
       }
       throw err;
     }

@@ -18,6 +18,7 @@
 import { base64url, errors, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../../config/config.ts";
 import { randomToken, sha256b64url } from "../../core/encoding.ts";
+import { Failure } from "../../core/failure.ts";
 import type { UpstreamTokens } from "../../entra/upstream.ts";
 import { type Store, StoreConflictError } from "../../store/store.ts";
 import { decryptJson, encryptJson, generateGrantKey, unwrapKey, wrapKey } from "./crypto.ts";
@@ -72,23 +73,6 @@ export interface IssuedTokens {
   expires_in: number;
   refresh_token: string;
   scope: string;
-}
-
-/** Why a code or refresh token was refused; the wire says `code` with this description. */
-export class GrantError extends Error {
-  readonly revokedGrant: boolean;
-  /** The wire error: `invalid_grant`, or `invalid_scope` for a scope beyond the grant (RFC 6749 §5.2). */
-  readonly code: "invalid_grant" | "invalid_scope";
-  constructor(
-    message: string,
-    revokedGrant = false,
-    code: "invalid_grant" | "invalid_scope" = "invalid_grant",
-  ) {
-    super(message);
-    this.name = "GrantError";
-    this.revokedGrant = revokedGrant;
-    this.code = code;
-  }
 }
 
 export interface GrantService {
@@ -218,7 +202,7 @@ export function createGrantService(
 
   async function loadGrant(gid: string) {
     const g = await store.get<Grant>("grant", gid);
-    if (!g) throw new GrantError("The grant was revoked or has expired; sign in again");
+    if (!g) throw new Failure("invalid_grant", "The grant was revoked or has expired; sign in again");
     return g;
   }
 
@@ -253,14 +237,17 @@ export function createGrantService(
     async redeemCode(code, check) {
       const id = await sha256b64url(code);
       const entry = await store.get<CodeRow>("code", id);
-      if (!entry) throw new GrantError("The authorization code is invalid or has expired");
+      if (!entry) throw new Failure("invalid_grant", "The authorization code is invalid or has expired");
       const row = entry.value;
       if (row.used) {
         // RFC 6749 §4.1.2: a code used twice SHOULD revoke the tokens issued from it.
         await revokeGrant(row.gid);
-        throw new GrantError(
+        throw new Failure(
+          "invalid_grant",
           "The authorization code was already used; the tokens issued from it are revoked",
-          true,
+          {
+            log: { revokedGrant: true },
+          },
         );
       }
       await check(row);
@@ -269,9 +256,12 @@ export function createGrantService(
       } catch (err) {
         if (err instanceof StoreConflictError) {
           await revokeGrant(row.gid);
-          throw new GrantError(
+          throw new Failure(
+            "invalid_grant",
             "The authorization code was already used; the tokens issued from it are revoked",
-            true,
+            {
+              log: { revokedGrant: true },
+            },
           );
         }
         throw err;
@@ -284,19 +274,22 @@ export function createGrantService(
     async refresh(refreshToken, clientId, scopes) {
       const id = await sha256b64url(refreshToken);
       const entry = await store.get<RefreshRow>("refresh", id);
-      if (!entry) throw new GrantError("The refresh token is invalid, expired or revoked");
+      if (!entry) throw new Failure("invalid_grant", "The refresh token is invalid, expired or revoked");
       const row = entry.value;
-      if (row.clientId !== clientId) throw new GrantError("The refresh token was issued to another client");
+      if (row.clientId !== clientId)
+        throw new Failure("invalid_grant", "The refresh token was issued to another client");
       const grant = await loadGrant(row.gid);
       const granted = scopes ?? row.scopes;
       // RFC 6749 §6: a refresh may narrow the scope, never widen it.
       const extra = granted.filter((s) => !row.scopes.includes(s));
       if (extra.length)
-        throw new GrantError(`The refresh token does not cover: ${extra.join(" ")}`, false, "invalid_scope");
+        throw new Failure("invalid_scope", `The refresh token does not cover: ${extra.join(" ")}`);
       if (row.superseded) {
         // The client went on with the retry's answer; whoever presents this one holds a copy.
         await revokeGrant(row.gid);
-        throw new GrantError("The refresh token was already used; the grant is revoked", true);
+        throw new Failure("invalid_grant", "The refresh token was already used; the grant is revoked", {
+          log: { revokedGrant: true },
+        });
       }
       let replaced: { value: RefreshRow; etag: string } | undefined;
       if (row.successor) {
@@ -307,7 +300,9 @@ export function createGrantService(
         if (!next || next.value.successor !== undefined || next.value.superseded || !withinGrace) {
           // Reuse of a rotated refresh token: someone else may hold a copy. Revoke the whole grant.
           await revokeGrant(row.gid);
-          throw new GrantError("The refresh token was already used; the grant is revoked", true);
+          throw new Failure("invalid_grant", "The refresh token was already used; the grant is revoked", {
+            log: { revokedGrant: true },
+          });
         }
         replaced = next;
       }
@@ -341,7 +336,10 @@ export function createGrantService(
         // Another refresh with the same token won the rotation at the same moment (another instance, a
         // client retry). Answering too would start a second live chain: withdraw ours instead.
         await store.delete("refresh", successor);
-        throw new GrantError("The refresh token was used by a concurrent request; use that request's tokens");
+        throw new Failure(
+          "invalid_grant",
+          "The refresh token was used by a concurrent request; use that request's tokens",
+        );
       }
       return tokens;
     },

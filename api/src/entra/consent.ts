@@ -1,11 +1,24 @@
 /**
- * The page Entra ID returns to after a user (or an administrator) grants the server's Graph permission
+ * The consent link for the server's Graph permission, and the page Entra ID returns to after a user (or an administrator) grants the server's Graph permission
  * from the consent link (`consentUrl`).
  *
  * @module
  */
+import type { Config } from "../config/config.ts";
+import { CONSENT_COMPLETE_PATH } from "../config/paths.ts";
 import { escapeHtml } from "../core/html.ts";
 import { page } from "../core/page.ts";
+
+/** The link a user opens to grant this server's Graph permission in their tenant. */
+export function consentUrl(config: Config): string {
+  const u = new URL(`${config.entra.authorityHost}/${config.entra.tenantId}/oauth2/v2.0/authorize`);
+  u.searchParams.set("client_id", config.entra.clientId);
+  u.searchParams.set("response_type", "code");
+  u.searchParams.set("redirect_uri", `${config.publicUrl}${CONSENT_COMPLETE_PATH}`);
+  u.searchParams.set("scope", "https://graph.microsoft.com/User.Read");
+  u.searchParams.set("prompt", "consent");
+  return u.toString();
+}
 
 /** `error`: what Entra answered when consent was not granted. */
 export function consentCompletePage(error: string | undefined): string {
