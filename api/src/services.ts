@@ -10,8 +10,7 @@
  */
 
 import { signedCookies } from "./authorization-server/browser/cookies.ts";
-import type { CimdResolverOptions } from "./authorization-server/clients/cimd.ts";
-import { createCimdResolver } from "./authorization-server/clients/cimd.ts";
+import { type CimdResolverOptions, createCimdResolver } from "./authorization-server/clients/cimd.ts";
 import { createRegistrationRateLimiter } from "./authorization-server/clients/rate-limit.ts";
 import { createClientRegistry } from "./authorization-server/clients/registry.ts";
 import type { AsContext } from "./authorization-server/routes/context.ts";
@@ -138,7 +137,6 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
       source: "preregistered",
     })),
   });
-  const secure = new URL(config.publicUrl).protocol === "https:";
   return {
     config,
     logger,
@@ -156,7 +154,11 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
       upstream,
       entraVerifier,
       entraKeys,
-      cookies: signedCookies({ secure, hmacKey: async () => (await keyring.load(now())).hmac }),
+      cookies: signedCookies({
+        secure: config.publicOrigin.secure,
+        hmacKey: async () => (await keyring.load(now())).hmac,
+        now,
+      }),
       registerLimiter: createRegistrationRateLimiter({
         increment: (key, windowSec) => store.increment("ratelimit", key, windowSec),
         now,

@@ -1,67 +1,231 @@
 /**
  * Every setting the server reads, from one environment record, validated once at start.
  *
+ * One schema (`ENV`) says, for each environment variable, what it means, whether it is required, its
+ * default and how it is checked; the settings table (`SETTINGS`, which the README and the deployment's
+ * checks follow), the defaults, the validation and the `Config` type all come from it.
+ *
  * `loadConfig(env)` throws a `ConfigError` that names each missing or bad variable. Nothing here is a
  * secret: the server proves itself to Entra with a managed identity, and key material it needs at run
  * time is generated and kept in its store, never in settings.
  *
  * @module
  */
+import * as z from "zod";
+import { isLoopbackHost } from "../core/loopback.ts";
+import { MCP_PATH } from "./paths.ts";
 
-export type AuthMode = "entra" | "proxy";
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export interface Config {
-  /** `proxy` (the server is the OAuth authorization server in front of Entra) or `entra` (clients go to Entra). */
-  authMode: AuthMode;
-  /** Origin clients reach the server at, without a trailing slash: `https://mcp.contoso.com`. */
-  publicUrl: string;
-  /** The MCP endpoint, `<publicUrl>/api/mcp`: the protected resource and the audience of proxy tokens. */
-  resource: string;
-  entra: {
-    tenantId: string;
-    /** `https://login.microsoftonline.com`, or the local emulator. */
-    authorityHost: string;
-    /** `<authorityHost>/<tenantId>/v2.0`: the only issuer accepted for Entra tokens. */
-    issuer: string;
-    /** The server's own app registration (its client id is the `aud` of v2 tokens for it). */
-    clientId: string;
-    /** `api://<clientId>` unless set: the App ID URI clients request scopes under. */
-    appIdUri: string;
-    /** The delegated scope the API exposes, bare (`user_impersonation`). */
-    scope: string;
-    /** Tenants whose users may call the server (`tid` allow-list). */
-    allowedTenants: string[];
-  };
-  /** Client id of the user-assigned managed identity whose token is the OBO client assertion. */
-  managedIdentityClientId: string;
-  graph: {
-    /** `https://graph.microsoft.com/v1.0`, or the local emulator. */
-    baseUrl: string;
-  };
-  /** Origins allowed to call the MCP endpoint from a browser, besides the server's own. */
-  allowedOrigins: string[];
-  /** Largest accepted request body, in bytes. */
-  maxBodyBytes: number;
-  /** Where proxy-mode state lives (see `store/index.ts`). */
-  storage: {
-    /** Table service endpoint: `https://<account>.table.core.windows.net`, or Azurite's on loopback. Required in proxy mode. */
-    tableEndpoint: string | undefined;
-    /** The one table all state shares. */
-    tableName: string;
-  };
-  /** Proxy mode's client registration policy. */
-  oauth: {
-    preregisteredClients: PreregisteredClient[];
-    /** Local testing only: accept `http://127.0.0.1` client ID metadata documents. */
-    cimdAllowLoopbackHttp: boolean;
-  };
+const guid = z
+  .string()
+  .refine((v) => GUID.test(v), { error: (i) => `must be a GUID, got "${i.input}"` })
+  .transform((v) => v.toLowerCase());
+
+const guidList = z
+  .string()
+  .transform((v) =>
+    v
+      .split(",")
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  )
+  .pipe(z.array(guid));
+
+/** An absolute URL without query or fragment, trailing slashes dropped; http only on loopback unless `httpsOnly`. */
+function baseUrl(opts: { httpsOnly: boolean }) {
+  return z.string().transform((value, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(value);
+    } catch {
+      ctx.addIssue({ code: "custom", message: `must be an absolute URL, got "${value}"` });
+      return z.NEVER;
+    }
+    const loopbackHttp = u.protocol === "http:" && isLoopbackHost(u.hostname) && !opts.httpsOnly;
+    if (u.protocol !== "https:" && !loopbackHttp) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must use https (http is allowed only on loopback), got "${value}"`,
+      });
+    }
+    if (u.search || u.hash)
+      ctx.addIssue({ code: "custom", message: `must not have a query or fragment, got "${value}"` });
+    return value.replace(/\/+$/, "");
+  });
 }
 
-export interface PreregisteredClient {
-  client_id: string;
-  client_name?: string;
-  redirect_uris: string[];
+const preregisteredClient = z.object({
+  client_id: z.string(),
+  client_name: z.string().optional(),
+  redirect_uris: z.array(z.string()),
+});
+
+export type PreregisteredClient = z.output<typeof preregisteredClient>;
+
+const preregisteredClients = z.string().transform((v, ctx) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: `must be a JSON array of clients: ${(err as Error).message}` });
+    return z.NEVER;
+  }
+  const clients = z.array(preregisteredClient).safeParse(parsed);
+  if (!clients.success) {
+    ctx.addIssue({
+      code: "custom",
+      message: Array.isArray(parsed)
+        ? "must be a JSON array of clients: each client needs a client_id string and a redirect_uris array"
+        : "must be a JSON array of clients: not an array",
+    });
+    return z.NEVER;
+  }
+  return clients.data.map((c) => ({
+    client_id: c.client_id,
+    client_name: c.client_name,
+    redirect_uris: c.redirect_uris,
+  }));
+});
+
+interface SettingSpec<S extends z.ZodType> {
+  description: string;
+  /** Required settings have no default. */
+  required?: true;
+  /** The value used when the variable is unset, as the table shows it. */
+  default?: string;
+  /** What the table shows when the default is derived from other settings (no value is applied here). */
+  derived?: string;
+  schema: S;
 }
+
+function setting<const T extends SettingSpec<z.ZodType>>(spec: T): T {
+  return spec;
+}
+
+/** Every environment variable the server reads, in the order the README's table lists them. */
+const ENV = {
+  AUTH_MODE: setting({
+    default: "proxy",
+    description: "`proxy` or `entra` (see Auth modes).",
+    schema: z.enum(["proxy", "entra"], { error: (i) => `must be "proxy" or "entra", got "${i.input}"` }),
+  }),
+  PUBLIC_URL: setting({
+    required: true,
+    description: "Origin the server is reached at, e.g. `https://func-api-x.azurewebsites.net`.",
+    schema: baseUrl({ httpsOnly: false }).refine((v) => new URL(v).pathname === "/", {
+      error: (i) => `must be an origin without a path, got "${i.input}"`,
+    }),
+  }),
+  ENTRA_TENANT_ID: setting({
+    required: true,
+    description: "Directory (tenant) id of the server's app registration.",
+    schema: guid,
+  }),
+  ENTRA_CLIENT_ID: setting({
+    required: true,
+    description: "Application (client) id of the server's app registration.",
+    schema: guid,
+  }),
+  ENTRA_APP_ID_URI: setting({
+    derived: "api://<ENTRA_CLIENT_ID>",
+    description: "Application ID URI clients request scopes under.",
+    schema: z.string().transform((v) => v.replace(/\/+$/, "")),
+  }),
+  ENTRA_SCOPE: setting({
+    default: "user_impersonation",
+    description: "Delegated scope the API exposes.",
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, { error: (i) => `must be a bare scope name, got "${i.input}"` }),
+  }),
+  ENTRA_AUTHORITY_HOST: setting({
+    default: "https://login.microsoftonline.com",
+    description: "Entra ID host; the local emulator sets its own.",
+    // @azure/identity refuses an http authority, so the emulator speaks https too.
+    schema: baseUrl({ httpsOnly: true }),
+  }),
+  ENTRA_ALLOWED_TENANTS: setting({
+    derived: "<ENTRA_TENANT_ID>",
+    description: "Comma-separated tenant ids whose users may call the server.",
+    schema: guidList,
+  }),
+  MANAGED_IDENTITY_CLIENT_ID: setting({
+    required: true,
+    description: "Client id of the user-assigned managed identity trusted by the app's federated credential.",
+    schema: guid,
+  }),
+  GRAPH_BASE_URL: setting({
+    default: "https://graph.microsoft.com/v1.0",
+    description: "Microsoft Graph base URL; the local emulator sets its own.",
+    schema: baseUrl({ httpsOnly: true }),
+  }),
+  ALLOWED_ORIGINS: setting({
+    default: "",
+    derived: "(none)",
+    description:
+      "Comma-separated browser origins allowed to call the MCP endpoint, besides the server's own.",
+    schema: z.string().transform((v, ctx) => {
+      const origins = v
+        .split(",")
+        .map((o) => o.trim().replace(/\/+$/, ""))
+        .filter(Boolean);
+      for (const o of origins) {
+        if (!URL.canParse(o) || new URL(o).origin !== o)
+          ctx.addIssue({ code: "custom", message: `entry "${o}" is not an origin` });
+      }
+      return origins;
+    }),
+  }),
+  MAX_BODY_BYTES: setting({
+    default: "1048576",
+    description: "Largest request body accepted, in bytes.",
+    schema: z.string().transform((v, ctx) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1024)
+        ctx.addIssue({ code: "custom", message: `must be an integer of at least 1024, got "${v}"` });
+      return n;
+    }),
+  }),
+  STORAGE_TABLE_ENDPOINT: setting({
+    derived: "(none; required when AUTH_MODE=proxy)",
+    description:
+      "Table service endpoint for proxy-mode state, e.g. `https://<account>.table.core.windows.net` " +
+      "(reached with the managed identity), or Azurite's `http://127.0.0.1:<port>/devstoreaccount1` locally.",
+    schema: baseUrl({ httpsOnly: false }),
+  }),
+  STORAGE_TABLE_NAME: setting({
+    default: "mcpstate",
+    description: "Table that holds proxy-mode state (clients, codes, grants, keys); created if missing.",
+    // Azure table names: alphanumeric, 3 to 63 characters, not starting with a digit.
+    schema: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, {
+      error: (i) => `must be 3-63 letters and digits, starting with a letter, got "${i.input}"`,
+    }),
+  }),
+  OAUTH_CLIENTS: setting({
+    default: "[]",
+    description:
+      'Proxy mode: pre-registered clients as JSON, e.g. `[{"client_id":"my-app","client_name":"My app","redirect_uris":["https://app.example/cb"]}]`.',
+    schema: preregisteredClients,
+  }),
+  CIMD_ALLOW_LOOPBACK_HTTP: setting({
+    default: "false",
+    description:
+      "Local testing only: accept `http://127.0.0.1` client ID metadata documents. Never enable in a deployment.",
+    schema: z
+      .enum(["true", "false"], { error: (i) => `must be "true" or "false", got "${i.input}"` })
+      .transform((v) => v === "true"),
+  }),
+};
+
+type Env = typeof ENV;
+type Name = keyof Env;
+/** Each variable's parsed value: always there when it is required or has a default. */
+type Parsed = {
+  [K in Name]: Env[K] extends { required: true } | { default: string }
+    ? z.output<Env[K]["schema"]>
+    : z.output<Env[K]["schema"]> | undefined;
+};
 
 export interface Setting {
   name: string;
@@ -71,105 +235,14 @@ export interface Setting {
 }
 
 /** The settings table: what the README documents and what the Azure deployment must set. */
-export const SETTINGS: readonly Setting[] = [
-  {
-    name: "AUTH_MODE",
-    required: false,
-    default: "proxy",
-    description: "`proxy` or `entra` (see Auth modes).",
-  },
-  {
-    name: "PUBLIC_URL",
-    required: true,
-    description: "Origin the server is reached at, e.g. `https://func-api-x.azurewebsites.net`.",
-  },
-  {
-    name: "ENTRA_TENANT_ID",
-    required: true,
-    description: "Directory (tenant) id of the server's app registration.",
-  },
-  {
-    name: "ENTRA_CLIENT_ID",
-    required: true,
-    description: "Application (client) id of the server's app registration.",
-  },
-  {
-    name: "ENTRA_APP_ID_URI",
-    required: false,
-    default: "api://<ENTRA_CLIENT_ID>",
-    description: "Application ID URI clients request scopes under.",
-  },
-  {
-    name: "ENTRA_SCOPE",
-    required: false,
-    default: "user_impersonation",
-    description: "Delegated scope the API exposes.",
-  },
-  {
-    name: "ENTRA_AUTHORITY_HOST",
-    required: false,
-    default: "https://login.microsoftonline.com",
-    description: "Entra ID host; the local emulator sets its own.",
-  },
-  {
-    name: "ENTRA_ALLOWED_TENANTS",
-    required: false,
-    default: "<ENTRA_TENANT_ID>",
-    description: "Comma-separated tenant ids whose users may call the server.",
-  },
-  {
-    name: "MANAGED_IDENTITY_CLIENT_ID",
-    required: true,
-    description: "Client id of the user-assigned managed identity trusted by the app's federated credential.",
-  },
-  {
-    name: "GRAPH_BASE_URL",
-    required: false,
-    default: "https://graph.microsoft.com/v1.0",
-    description: "Microsoft Graph base URL; the local emulator sets its own.",
-  },
-  {
-    name: "ALLOWED_ORIGINS",
-    required: false,
-    default: "(none)",
-    description:
-      "Comma-separated browser origins allowed to call the MCP endpoint, besides the server's own.",
-  },
-  {
-    name: "MAX_BODY_BYTES",
-    required: false,
-    default: "1048576",
-    description: "Largest request body accepted, in bytes.",
-  },
-  {
-    name: "STORAGE_TABLE_ENDPOINT",
-    required: false,
-    default: "(none; required when AUTH_MODE=proxy)",
-    description:
-      "Table service endpoint for proxy-mode state, e.g. `https://<account>.table.core.windows.net` " +
-      "(reached with the managed identity), or Azurite's `http://127.0.0.1:<port>/devstoreaccount1` locally.",
-  },
-  {
-    name: "STORAGE_TABLE_NAME",
-    required: false,
-    default: "mcpstate",
-    description: "Table that holds proxy-mode state (clients, codes, grants, keys); created if missing.",
-  },
-  {
-    name: "OAUTH_CLIENTS",
-    required: false,
-    default: "[]",
-    description:
-      'Proxy mode: pre-registered clients as JSON, e.g. `[{"client_id":"my-app","client_name":"My app","redirect_uris":["https://app.example/cb"]}]`.',
-  },
-  {
-    name: "CIMD_ALLOW_LOOPBACK_HTTP",
-    required: false,
-    default: "false",
-    description:
-      "Local testing only: accept `http://127.0.0.1` client ID metadata documents. Never enable in a deployment.",
-  },
-];
+export const SETTINGS: readonly Setting[] = Object.entries(ENV).map(
+  ([name, s]: [string, SettingSpec<z.ZodType>]) => ({
+    name,
+    required: s.required === true,
+    description: s.description,
+    ...((s.derived ?? s.default) !== undefined ? { default: s.derived ?? s.default } : {}),
+  }),
+);
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -180,153 +253,71 @@ export class ConfigError extends Error {
   }
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Parses and validates the environment. Throws `ConfigError` listing every problem at once. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(env: Record<string, string | undefined>) {
   const problems: string[] = [];
-  const get = (name: string) => {
-    const v = env[name]?.trim();
-    return v ? v : undefined;
-  };
-  const required = (name: string) => {
-    const v = get(name);
-    if (!v) problems.push(`${name} is required (${SETTINGS.find((s) => s.name === name)?.description})`);
-    return v ?? "";
-  };
-  const guid = (name: string, value: string) => {
-    if (value && !GUID.test(value)) problems.push(`${name} must be a GUID, got "${value}"`);
-    return value.toLowerCase();
-  };
-  const url = (name: string, value: string, opts: { httpsOnly: boolean }) => {
-    if (!value) return "";
-    let u: URL;
-    try {
-      u = new URL(value);
-    } catch {
-      problems.push(`${name} must be an absolute URL, got "${value}"`);
-      return "";
+  const values: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(ENV) as [Name, SettingSpec<z.ZodType>][]) {
+    const raw = env[name]?.trim() || s.default;
+    if (raw === undefined) {
+      if (s.required) problems.push(`${name} is required (${s.description})`);
+      continue;
     }
-    const loopback = u.hostname === "127.0.0.1" || u.hostname === "localhost" || u.hostname === "[::1]";
-    if (u.protocol !== "https:" && !(u.protocol === "http:" && loopback && !opts.httpsOnly)) {
-      problems.push(`${name} must use https (http is allowed only on loopback), got "${value}"`);
-    }
-    if (u.search || u.hash) problems.push(`${name} must not have a query or fragment, got "${value}"`);
-    return value.replace(/\/+$/, "");
-  };
-
-  const authModeRaw = get("AUTH_MODE") ?? "proxy";
-  if (authModeRaw !== "entra" && authModeRaw !== "proxy") {
-    problems.push(`AUTH_MODE must be "proxy" or "entra", got "${authModeRaw}"`);
+    const parsed = s.schema.safeParse(raw);
+    if (parsed.success) values[name] = parsed.data;
+    else for (const issue of parsed.error.issues) problems.push(`${name} ${issue.message}`);
   }
-  const publicUrl = url("PUBLIC_URL", required("PUBLIC_URL"), { httpsOnly: false });
-  if (publicUrl && new URL(publicUrl).pathname !== "/") {
-    problems.push(`PUBLIC_URL must be an origin without a path, got "${publicUrl}"`);
-  }
-  const tenantId = guid("ENTRA_TENANT_ID", required("ENTRA_TENANT_ID"));
-  const clientId = guid("ENTRA_CLIENT_ID", required("ENTRA_CLIENT_ID"));
-  const miClientId = guid("MANAGED_IDENTITY_CLIENT_ID", required("MANAGED_IDENTITY_CLIENT_ID"));
-  // @azure/identity refuses an http authority, so the emulator speaks https too.
-  const authorityHost = url(
-    "ENTRA_AUTHORITY_HOST",
-    get("ENTRA_AUTHORITY_HOST") ?? "https://login.microsoftonline.com",
-    {
-      httpsOnly: true,
-    },
-  );
-  const graphBaseUrl = url("GRAPH_BASE_URL", get("GRAPH_BASE_URL") ?? "https://graph.microsoft.com/v1.0", {
-    httpsOnly: true,
-  });
-  const scope = get("ENTRA_SCOPE") ?? "user_impersonation";
-  if (!/^[A-Za-z0-9._-]+$/.test(scope))
-    problems.push(`ENTRA_SCOPE must be a bare scope name, got "${scope}"`);
-  const appIdUri = (get("ENTRA_APP_ID_URI") ?? `api://${clientId}`).replace(/\/+$/, "");
-  const allowedTenants = (get("ENTRA_ALLOWED_TENANTS") ?? tenantId)
-    .split(",")
-    .map((t) => t.trim().toLowerCase())
-    .filter(Boolean);
-  for (const t of allowedTenants) guid("ENTRA_ALLOWED_TENANTS", t);
-  const allowedOrigins = (get("ALLOWED_ORIGINS") ?? "")
-    .split(",")
-    .map((o) => o.trim().replace(/\/+$/, ""))
-    .filter(Boolean);
-  for (const o of allowedOrigins) {
-    try {
-      if (new URL(o).origin !== o) problems.push(`ALLOWED_ORIGINS entry "${o}" is not an origin`);
-    } catch {
-      problems.push(`ALLOWED_ORIGINS entry "${o}" is not an origin`);
-    }
-  }
-  const maxBodyBytes = Number(get("MAX_BODY_BYTES") ?? 1_048_576);
-  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) {
-    problems.push(`MAX_BODY_BYTES must be an integer of at least 1024, got "${get("MAX_BODY_BYTES")}"`);
-  }
-
-  const tableEndpointRaw = get("STORAGE_TABLE_ENDPOINT");
-  if (!tableEndpointRaw && authModeRaw === "proxy") {
-    problems.push(
+  const v = values as Parsed;
+  if (v.AUTH_MODE === "proxy" && !env.STORAGE_TABLE_ENDPOINT?.trim()) {
+    problems.unshift(
       "STORAGE_TABLE_ENDPOINT is required when AUTH_MODE=proxy (the authorization server keeps its state in Table Storage)",
     );
   }
-  const tableEndpoint = tableEndpointRaw
-    ? url("STORAGE_TABLE_ENDPOINT", tableEndpointRaw, { httpsOnly: false })
-    : undefined;
-  const tableName = get("STORAGE_TABLE_NAME") ?? "mcpstate";
-  // Azure table names: alphanumeric, 3 to 63 characters, not starting with a digit.
-  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(tableName)) {
-    problems.push(
-      `STORAGE_TABLE_NAME must be 3-63 letters and digits, starting with a letter, got "${tableName}"`,
-    );
-  }
-
-  const preregisteredClients: PreregisteredClient[] = [];
-  const clientsRaw = get("OAUTH_CLIENTS");
-  if (clientsRaw) {
-    try {
-      const parsed = JSON.parse(clientsRaw) as unknown;
-      if (!Array.isArray(parsed)) throw new Error("not an array");
-      for (const c of parsed as PreregisteredClient[]) {
-        if (
-          typeof c?.client_id !== "string" ||
-          !Array.isArray(c.redirect_uris) ||
-          !c.redirect_uris.every((u) => typeof u === "string")
-        ) {
-          throw new Error("each client needs a client_id string and a redirect_uris array");
-        }
-        preregisteredClients.push({
-          client_id: c.client_id,
-          client_name: c.client_name,
-          redirect_uris: c.redirect_uris,
-        });
-      }
-    } catch (err) {
-      problems.push(`OAUTH_CLIENTS must be a JSON array of clients: ${(err as Error).message}`);
-    }
-  }
-  const cimdLoopback = get("CIMD_ALLOW_LOOPBACK_HTTP") ?? "false";
-  if (cimdLoopback !== "true" && cimdLoopback !== "false") {
-    problems.push(`CIMD_ALLOW_LOOPBACK_HTTP must be "true" or "false", got "${cimdLoopback}"`);
-  }
-
   if (problems.length) throw new ConfigError(problems);
+
+  const publicUrl = v.PUBLIC_URL;
+  const origin = new URL(publicUrl);
+  const authorityHost = v.ENTRA_AUTHORITY_HOST;
+  const tenantId = v.ENTRA_TENANT_ID;
   return {
-    authMode: authModeRaw as AuthMode,
+    /** `proxy` (the server is the OAuth authorization server in front of Entra) or `entra` (clients go to Entra). */
+    authMode: v.AUTH_MODE,
+    /** Origin clients reach the server at, without a trailing slash: `https://mcp.contoso.com`. */
     publicUrl,
-    resource: `${publicUrl}/api/mcp`,
+    /** `publicUrl` taken apart once: what the Host, Origin and cookie checks compare with. */
+    publicOrigin: { origin: origin.origin, hostname: origin.hostname, secure: origin.protocol === "https:" },
+    /** The MCP endpoint, `<publicUrl>/api/mcp`: the protected resource and the audience of proxy tokens. */
+    resource: `${publicUrl}${MCP_PATH}`,
     entra: {
       tenantId,
+      /** `https://login.microsoftonline.com`, or the local emulator. */
       authorityHost,
+      /** `<authorityHost>/<tenantId>/v2.0`: the only issuer accepted for Entra tokens. */
       issuer: `${authorityHost}/${tenantId}/v2.0`,
-      clientId,
-      appIdUri,
-      scope,
-      allowedTenants,
+      /** The server's own app registration (its client id is the `aud` of v2 tokens for it). */
+      clientId: v.ENTRA_CLIENT_ID,
+      /** The App ID URI clients request scopes under. */
+      appIdUri: v.ENTRA_APP_ID_URI ?? `api://${v.ENTRA_CLIENT_ID}`,
+      /** The delegated scope the API exposes, bare (`user_impersonation`). */
+      scope: v.ENTRA_SCOPE,
+      /** Tenants whose users may call the server (`tid` allow-list). */
+      allowedTenants: v.ENTRA_ALLOWED_TENANTS ?? [tenantId],
     },
-    managedIdentityClientId: miClientId,
-    graph: { baseUrl: graphBaseUrl },
-    allowedOrigins,
-    maxBodyBytes,
-    storage: { tableEndpoint: tableEndpoint || undefined, tableName },
-    oauth: { preregisteredClients, cimdAllowLoopbackHttp: cimdLoopback === "true" },
+    /** Client id of the user-assigned managed identity whose token is the OBO client assertion. */
+    managedIdentityClientId: v.MANAGED_IDENTITY_CLIENT_ID,
+    graph: { baseUrl: v.GRAPH_BASE_URL },
+    /** Origins allowed to call the MCP endpoint from a browser, besides the server's own. */
+    allowedOrigins: v.ALLOWED_ORIGINS,
+    /** Largest accepted request body, in bytes. */
+    maxBodyBytes: v.MAX_BODY_BYTES,
+    /** Where proxy-mode state lives (see `store/index.ts`): one table. */
+    storage: { tableEndpoint: v.STORAGE_TABLE_ENDPOINT, tableName: v.STORAGE_TABLE_NAME },
+    oauth: {
+      preregisteredClients: v.OAUTH_CLIENTS,
+      cimdAllowLoopbackHttp: v.CIMD_ALLOW_LOOPBACK_HTTP,
+    },
   };
 }
+
+export type Config = ReturnType<typeof loadConfig>;
+export type AuthMode = Config["authMode"];

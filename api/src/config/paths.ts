@@ -8,6 +8,19 @@ import type { Config } from "./config.ts";
 /** The Streamable HTTP MCP endpoint: `config.resource` is the public URL plus this path. */
 export const MCP_PATH = "/api/mcp";
 
+/** Where Entra ID returns the browser in proxy mode (the redirect URI of the server's app registration). */
+export const CALLBACK_PATH = "/oauth/callback";
+
+export function callbackUrl(config: Pick<Config, "publicUrl">): string {
+  return `${config.publicUrl}${CALLBACK_PATH}`;
+}
+
+/** The tenant's Entra ID v2 endpoints: the authorize and token endpoints, and its signing keys. */
+export function entraUrl(config: Pick<Config, "entra">, endpoint: "authorize" | "token" | "keys"): URL {
+  const tenant = `${config.entra.authorityHost}/${config.entra.tenantId}`;
+  return new URL(endpoint === "keys" ? `${tenant}/discovery/v2.0/keys` : `${tenant}/oauth2/v2.0/${endpoint}`);
+}
+
 /** Liveness and the public facts the landing page shows. */
 export const HEALTH_PATH = "/api/health";
 

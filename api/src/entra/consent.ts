@@ -5,13 +5,13 @@
  * @module
  */
 import type { Config } from "../config/config.ts";
-import { CONSENT_COMPLETE_PATH } from "../config/paths.ts";
+import { CONSENT_COMPLETE_PATH, entraUrl } from "../config/paths.ts";
 import { escapeHtml } from "../core/html.ts";
 import { page } from "../core/page.ts";
 
 /** The link a user opens to grant this server's Graph permission in their tenant. */
-export function consentUrl(config: Config): string {
-  const u = new URL(`${config.entra.authorityHost}/${config.entra.tenantId}/oauth2/v2.0/authorize`);
+export function consentUrl(config: Pick<Config, "entra" | "publicUrl">): string {
+  const u = entraUrl(config, "authorize");
   u.searchParams.set("client_id", config.entra.clientId);
   u.searchParams.set("response_type", "code");
   u.searchParams.set("redirect_uri", `${config.publicUrl}${CONSENT_COMPLETE_PATH}`);

@@ -67,7 +67,11 @@ export function entraReason(err: unknown): FailureReason {
  * An Entra error as a `Failure` with a message for the user. `action` names what failed, in words
  * ("the token exchange", "renewing your sign-in", "sign-in").
  */
-export function entraFailure(config: Config, err: unknown, action: string): Failure {
+export function entraFailure(
+  config: Pick<Config, "entra" | "publicUrl">,
+  err: unknown,
+  action: string,
+): Failure {
   if (err instanceof Failure) return err;
   const code = aadstsCode(err);
   const aadsts = code ? ` (AADSTS${code})` : "";

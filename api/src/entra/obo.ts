@@ -35,7 +35,10 @@ export interface OboOptions {
 
 const EARLY_RENEWAL_MS = 5 * 60 * 1000;
 
-export function createOboProvider(config: Config, opts: OboOptions = {}): GraphTokenProvider {
+export function createOboProvider(
+  config: Pick<Config, "entra" | "publicUrl" | "managedIdentityClientId">,
+  opts: OboOptions = {},
+): GraphTokenProvider {
   const now = opts.now ?? Date.now;
   const maxEntries = opts.maxEntries ?? 5_000;
   const cache = new Map<string, { token: string; renewAt: number }>();
@@ -96,7 +99,10 @@ export function createOboProvider(config: Config, opts: OboOptions = {}): GraphT
  * `api://AzureADTokenExchange`, fetched fresh from MSAL's cache on every call (MSAL renews it before it
  * expires), never stored by us.
  */
-export function createAssertionProvider(config: Config, credential?: TokenCredential): () => Promise<string> {
+export function createAssertionProvider(
+  config: Pick<Config, "managedIdentityClientId">,
+  credential?: TokenCredential,
+): () => Promise<string> {
   let assertionCredential = credential;
   return async function getAssertion() {
     assertionCredential ??= new ManagedIdentityCredential({ clientId: config.managedIdentityClientId });

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Config } from "../config/config.ts";
+import { callbackUrl, entraUrl } from "../config/paths.ts";
 import { UpstreamError } from "./errors.ts";
 
 export interface UpstreamTokens {
@@ -18,23 +19,19 @@ export interface UpstreamTokens {
 }
 
 /** Scopes the proxy asks Entra for: our API (for OBO), the user's identity, and a refresh token. */
-export function upstreamScope(config: Config): string {
+export function upstreamScope(config: Pick<Config, "entra">): string {
   return `${config.entra.appIdUri}/${config.entra.scope} openid profile offline_access`;
 }
 
-export function upstreamRedirectUri(config: Config): string {
-  return `${config.publicUrl}/oauth/callback`;
-}
-
 export function upstreamAuthorizeUrl(
-  config: Config,
+  config: Pick<Config, "entra" | "publicUrl">,
   p: { state: string; nonce: string; codeChallenge: string; loginHint?: string },
 ): string {
-  const u = new URL(`${config.entra.authorityHost}/${config.entra.tenantId}/oauth2/v2.0/authorize`);
+  const u = entraUrl(config, "authorize");
   u.search = new URLSearchParams({
     client_id: config.entra.clientId,
     response_type: "code",
-    redirect_uri: upstreamRedirectUri(config),
+    redirect_uri: callbackUrl(config),
     response_mode: "query",
     scope: upstreamScope(config),
     state: p.state,
@@ -55,12 +52,12 @@ export interface UpstreamClient {
 }
 
 export function createUpstreamClient(
-  config: Config,
+  config: Pick<Config, "entra" | "publicUrl">,
   deps: { getAssertion: () => Promise<string>; fetch?: typeof fetch; now?: () => number },
 ): UpstreamClient {
   const doFetch = deps.fetch ?? fetch;
   const now = deps.now ?? Date.now;
-  const tokenUrl = `${config.entra.authorityHost}/${config.entra.tenantId}/oauth2/v2.0/token`;
+  const tokenUrl = entraUrl(config, "token");
 
   async function post(params: Record<string, string>): Promise<UpstreamTokens> {
     const body = new URLSearchParams({
@@ -103,7 +100,7 @@ export function createUpstreamClient(
         grant_type: "authorization_code",
         code,
         code_verifier: codeVerifier,
-        redirect_uri: upstreamRedirectUri(config),
+        redirect_uri: callbackUrl(config),
         scope: upstreamScope(config),
       }),
     refresh: (refreshToken) =>

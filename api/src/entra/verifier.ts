@@ -10,6 +10,7 @@
 
 import { createRemoteJWKSet, customFetch, errors, jwtVerify } from "jose";
 import type { Config } from "../config/config.ts";
+import { entraUrl } from "../config/paths.ts";
 import { Failure } from "../core/failure.ts";
 import type { TokenVerifier } from "../core/principal.ts";
 
@@ -23,8 +24,11 @@ export interface EntraVerifierOptions {
 export type EntraKeySet = ReturnType<typeof createRemoteJWKSet>;
 
 /** The tenant's signing keys, cached; refetched on an unknown `kid` at most once per cooldown. */
-export function createEntraKeySet(config: Config, opts: { fetch?: typeof fetch } = {}): EntraKeySet {
-  const jwksUrl = new URL(`${config.entra.authorityHost}/${config.entra.tenantId}/discovery/v2.0/keys`);
+export function createEntraKeySet(
+  config: Pick<Config, "entra">,
+  opts: { fetch?: typeof fetch } = {},
+): EntraKeySet {
+  const jwksUrl = entraUrl(config, "keys");
   return createRemoteJWKSet(jwksUrl, {
     timeoutDuration: 5_000,
     cooldownDuration: 30_000, // bounds refetches triggered by unknown `kid`s
@@ -34,7 +38,7 @@ export function createEntraKeySet(config: Config, opts: { fetch?: typeof fetch }
 }
 
 export function createEntraVerifier(
-  config: Config,
+  config: Pick<Config, "entra">,
   opts: EntraVerifierOptions & { keySet?: EntraKeySet } = {},
 ): TokenVerifier {
   const { entra } = config;

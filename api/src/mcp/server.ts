@@ -28,7 +28,10 @@ export interface McpDeps {
   tools: ToolDefinition[];
 }
 
-export function createMcp(config: Config, deps: McpDeps): McpHttpHandler {
+export function createMcp(
+  config: Pick<Config, "graph" | "maxBodyBytes" | "authMode">,
+  deps: McpDeps,
+): McpHttpHandler {
   const { tools } = deps;
   return createMcpHandler(
     (ctx) => {

@@ -14,7 +14,8 @@ export interface ToolContext {
   principal: Principal;
   /** Microsoft Graph as the signed-in user (On-Behalf-Of); created lazily, so tools that don't use it cost nothing. */
   graph: GraphClient;
-  config: Config;
+  /** The server settings a tool may show: which auth mode it runs in. */
+  config: Pick<Config, "authMode">;
 }
 
 export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {

@@ -17,7 +17,7 @@ import { ANSWERS, Failure, oauthErrorBody } from "../core/failure.ts";
 import { type AuthVariables, type TokenVerifier, toAuthInfo } from "../core/principal.ts";
 
 /** The scope a client must request, as the challenge and the metadata advertise it. */
-export function challengeScope(config: Config): string {
+export function challengeScope(config: Pick<Config, "authMode" | "entra">): string {
   return config.authMode === "entra" ? `${config.entra.appIdUri}/${config.entra.scope}` : config.entra.scope;
 }
 

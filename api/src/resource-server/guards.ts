@@ -10,13 +10,14 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { Config } from "../config/config.ts";
 import { JSONRPC_INVALID_REQUEST, JSONRPC_SERVER_ERROR, jsonRpcError } from "../core/jsonrpc.ts";
+import { isLoopbackHost, LOOPBACK_HOSTS } from "../core/loopback.ts";
 
 export function transportGuards(config: Config): MiddlewareHandler[] {
-  const publicUrl = new URL(config.publicUrl);
-  const loopback = ["127.0.0.1", "localhost", "[::1]"];
-  const allowedOrigins = new Set([publicUrl.origin, ...config.allowedOrigins]);
+  const { origin, hostname } = config.publicOrigin;
+  const allowedOrigins = new Set([origin, ...config.allowedOrigins]);
   return [
-    hostHeaderValidation(loopback.includes(publicUrl.hostname) ? loopback : [publicUrl.hostname]),
+    // A server on loopback answers to every loopback name; elsewhere only to its public host name.
+    hostHeaderValidation(isLoopbackHost(hostname) ? [...LOOPBACK_HOSTS] : [hostname]),
     originGuard(allowedOrigins),
     cors({
       origin: (origin) => (allowedOrigins.has(origin) ? origin : null),

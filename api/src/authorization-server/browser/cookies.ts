@@ -30,14 +30,19 @@ export interface SignedCookies {
   clear(c: Context, name: string): void;
 }
 
-export function signedCookies(opts: { secure: boolean; hmacKey: () => Promise<CryptoKey> }): SignedCookies {
+export function signedCookies(opts: {
+  secure: boolean;
+  hmacKey: () => Promise<CryptoKey>;
+  /** ms since the epoch */
+  now: () => number;
+}): SignedCookies {
   const fullName = (name: string) => (opts.secure ? `__Host-${name}` : name);
   const mac = async (payload: string) =>
     b64url(new Uint8Array(await crypto.subtle.sign("HMAC", await opts.hmacKey(), enc.encode(`${payload}`))));
   return {
     async set(c, name, value, maxAgeSec) {
       const payload = b64url(
-        enc.encode(JSON.stringify({ ...value, exp: Math.floor(Date.now() / 1000) + maxAgeSec })),
+        enc.encode(JSON.stringify({ ...value, exp: Math.floor(opts.now() / 1000) + maxAgeSec })),
       );
       // The MAC covers the cookie name too, so one cookie's value can't be replayed as another.
       setCookie(c, fullName(name), `${payload}.${await mac(`${name}.${payload}`)}`, {
@@ -63,7 +68,7 @@ export function signedCookies(opts: { secure: boolean; hmacKey: () => Promise<Cr
       if (!valid) return undefined;
       try {
         const value = JSON.parse(new TextDecoder().decode(fromB64url(payload))) as T & { exp: number };
-        return value.exp > Date.now() / 1000 ? value : undefined;
+        return value.exp > opts.now() / 1000 ? value : undefined;
       } catch {
         return undefined;
       }

@@ -145,7 +145,7 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
   app.post(OAUTH_PATHS.consent, async (c) => {
     // Defence in depth next to the CSRF token: a cross-site form post carries a foreign Origin.
     const origin = c.req.header("origin");
-    if (origin && origin !== new URL(config.publicUrl).origin) {
+    if (origin && origin !== config.publicOrigin.origin) {
       return errorPage(
         c,
         403,

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Config } from "../../config/config.ts";
+import { CALLBACK_PATH } from "../../config/paths.ts";
 
 export const OAUTH_PATHS = {
   authorize: "/authorize",
@@ -16,7 +17,7 @@ export const OAUTH_PATHS = {
   register: "/register",
   revoke: "/revoke",
   jwks: "/.well-known/jwks.json",
-  callback: "/oauth/callback",
+  callback: CALLBACK_PATH,
 } as const;
 
 export function authorizationServerMetadata(config: Config) {

@@ -135,7 +135,7 @@ async function importGrantKey(raw: string): Promise<CryptoKey> {
 }
 
 export function createGrantService(
-  config: Config,
+  config: Pick<Config, "publicUrl" | "resource">,
   deps: { store: Store; keyring: Keyring; now?: () => number },
 ): GrantService {
   const { store, keyring } = deps;

@@ -19,7 +19,7 @@ const RENEW_BEFORE_MS = 5 * 60 * 1000;
 type VerifiedAccess = Awaited<ReturnType<GrantService["verifyAccessToken"]>>;
 
 export function createProxyVerifier(
-  config: Config,
+  config: Pick<Config, "entra" | "publicUrl">,
   deps: { grants: GrantService; upstream: UpstreamClient; logger: Logger; now?: () => number },
 ): TokenVerifier {
   const now = deps.now ?? Date.now;
@@ -69,7 +69,7 @@ async function verifyAccess(grants: GrantService, token: string): Promise<Verifi
  * token means a new sign-in; Entra down or slow means "try again shortly" (`entraFailure`).
  */
 async function currentUpstreamToken(
-  config: Config,
+  config: Pick<Config, "entra" | "publicUrl">,
   deps: { grants: GrantService; upstream: UpstreamClient; logger: Logger },
   v: VerifiedAccess,
   at: number,
