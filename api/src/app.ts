@@ -26,7 +26,7 @@ export type { Deps, SseSettings } from "./services.ts";
 
 export function createApp(config: Config, deps: Partial<Deps> = {}) {
   const services = createServices(config, deps);
-  const { verifier, logger, authorizationServerUrl } = services;
+  const { verifier, logger, authorizationServerMetadata } = services;
   const app = new Hono<{ Variables: AuthVariables }>();
 
   app.onError((err, c) => {
@@ -38,7 +38,7 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
   );
 
   if (services.authorizationServer) app.route("/", authorizationServerRoutes(services.authorizationServer));
-  app.route("/", protectedResourceRoutes(config, authorizationServerUrl));
+  app.route("/", protectedResourceRoutes(config, authorizationServerMetadata));
 
   // Liveness plus the public facts the landing page shows (all of them are in the metadata or the
   // Entra sign-in URLs anyway): the mode, the MCP endpoint, where clients sign in, the consent link.
@@ -46,7 +46,7 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
     status: "ok",
     authMode: config.authMode,
     resource: config.resource,
-    authorizationServer: authorizationServerUrl,
+    authorizationServer: authorizationServerMetadata.issuer,
     scopes: [challengeScope(config)],
     tenantId: config.entra.tenantId,
     clientId: config.entra.clientId,

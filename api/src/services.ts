@@ -14,11 +14,12 @@ import { type CimdResolverOptions, createCimdResolver } from "./authorization-se
 import { createRegistrationRateLimiter } from "./authorization-server/clients/rate-limit.ts";
 import { createClientRegistry } from "./authorization-server/clients/registry.ts";
 import type { AsContext } from "./authorization-server/routes/context.ts";
+import { authorizationServerMetadata } from "./authorization-server/routes/metadata.ts";
 import { createGrantService } from "./authorization-server/tokens/grants.ts";
 import { createKeyring } from "./authorization-server/tokens/keyring.ts";
 import { createProxyVerifier } from "./authorization-server/tokens/verifier.ts";
 import type { Config } from "./config/config.ts";
-import { MESSAGES_PATH } from "./config/paths.ts";
+import { entraUrl, MESSAGES_PATH } from "./config/paths.ts";
 import { consoleLogger, type Logger } from "./core/log.ts";
 import type { TokenVerifier } from "./core/principal.ts";
 import { createAssertionProvider, createOboProvider, type GraphTokenProvider } from "./entra/obo.ts";
@@ -30,6 +31,7 @@ import { StoreBackplane } from "./legacy-sse/store-backplane.ts";
 import { createMcp } from "./mcp/server.ts";
 import type { ToolDefinition } from "./mcp/tool.ts";
 import { tools } from "./mcp/tools/index.ts";
+import type { AuthorizationServerFacts } from "./resource-server/metadata.ts";
 import { createStore } from "./store/index.ts";
 import type { Store } from "./store/store.ts";
 
@@ -71,8 +73,8 @@ export interface Services {
   sse: SseBridge;
   /** Who checks bearer tokens at the MCP endpoints. */
   verifier: TokenVerifier;
-  /** The authorization server the Protected Resource Metadata names. */
-  authorizationServerUrl: string;
+  /** The authorization server the Protected Resource Metadata names: Entra ID, or this server in proxy mode. */
+  authorizationServerMetadata: AuthorizationServerFacts;
   /** Proxy mode: the authorization server this server runs in front of Entra ID. */
   authorizationServer?: AsContext;
 }
@@ -106,7 +108,12 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
       mcp,
       sse,
       verifier: deps.verifier ?? entraVerifier,
-      authorizationServerUrl: config.entra.issuer,
+      authorizationServerMetadata: {
+        issuer: config.entra.issuer,
+        authorization_endpoint: entraUrl(config, "authorize").href,
+        token_endpoint: entraUrl(config, "token").href,
+        response_types_supported: ["code"],
+      },
     };
   }
 
@@ -144,7 +151,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
     mcp,
     sse,
     verifier: deps.verifier ?? createProxyVerifier(config, { grants, upstream, logger, now }),
-    authorizationServerUrl: config.publicUrl,
+    authorizationServerMetadata: authorizationServerMetadata(config),
     authorizationServer: {
       config,
       store,

@@ -19,7 +19,8 @@
  * @module
  */
 import type { AuthInfo } from "@modelcontextprotocol/server";
-import { randomToken } from "../core/encoding.ts";
+import { base64, randomToken } from "../core/encoding.ts";
+import { jsonRpcError } from "../core/jsonrpc.ts";
 import type { Logger } from "../core/log.ts";
 import type { Principal } from "../core/principal.ts";
 import { type Backplane, SessionLimitError, type Subscription } from "./backplane.ts";
@@ -311,10 +312,7 @@ function headerValue(value: string): string {
     /^[\t\x20-\x7e]*$/.test(value) &&
     !(value.startsWith("=?base64?") && value.endsWith("?="));
   if (plain) return value;
-  const bytes = new TextEncoder().encode(value);
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return `=?base64?${btoa(binary)}?=`;
+  return `=?base64?${base64(new TextEncoder().encode(value))}?=`;
 }
 
 /**
@@ -353,5 +351,5 @@ function unavailable(): Response {
 }
 
 function rpcError(status: number, code: number, message: string): Response {
-  return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status });
+  return Response.json(jsonRpcError(code, message), { status });
 }

@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { base64, fromBase64 } from "../core/encoding.ts";
 import type { Logger } from "../core/log.ts";
 import { type Store, StoreConflictError } from "../store/store.ts";
 import { type Backplane, type SessionHandlers, SessionLimitError, type Subscription } from "./backplane.ts";
@@ -186,7 +187,7 @@ export class StoreBackplane implements Backplane {
       return;
     }
     const seq = await this.#store.increment(SEQ, sessionId, this.#counterWindowSec);
-    const encoded = utf8ToBase64(message);
+    const encoded = base64(new TextEncoder().encode(message));
     const parts: string[] = [];
     for (let i = 0; i < encoded.length; i += CHUNK) parts.push(encoded.slice(i, i + CHUNK));
     if (!parts.length) parts.push("");
@@ -233,7 +234,7 @@ export class StoreBackplane implements Backplane {
       this.#opts.logger.warn("sse message incomplete; skipping it", { session: sessionId.slice(0, 8), seq });
       return null;
     }
-    return base64ToUtf8(head.value.d + parts.map((p) => p?.value.d ?? "").join(""));
+    return new TextDecoder().decode(fromBase64(head.value.d + parts.map((p) => p?.value.d ?? "").join("")));
   }
 
   /** Adds the session to the owner's list, unless the owner is at the limit (live sessions only). */
@@ -285,22 +286,6 @@ export class StoreBackplane implements Backplane {
   get size(): number {
     return this.#local.size;
   }
-}
-
-function utf8ToBase64(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
-
-function base64ToUtf8(b64: string): string {
-  const binary = atob(b64);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return new TextDecoder().decode(bytes);
 }
 
 function errText(err: unknown): string {

@@ -10,30 +10,21 @@
  * @module
  */
 
+import {
+  type AuthInfo,
+  bearerAuthChallengeResponse,
+  OAuthError,
+  verifyBearerToken,
+} from "@modelcontextprotocol/server";
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "../config/config.ts";
 import { resourceMetadataUrl } from "../config/paths.ts";
 import { ANSWERS, Failure, oauthErrorBody } from "../core/failure.ts";
-import { type AuthVariables, type TokenVerifier, toAuthInfo } from "../core/principal.ts";
+import { type AuthVariables, principalOf, type TokenVerifier, toAuthInfo } from "../core/principal.ts";
 
 /** The scope a client must request, as the challenge and the metadata advertise it. */
 export function challengeScope(config: Pick<Config, "authMode" | "entra">): string {
   return config.authMode === "entra" ? `${config.entra.appIdUri}/${config.entra.scope}` : config.entra.scope;
-}
-
-export function protectedResourceMetadata(
-  config: Config,
-  authorizationServer: string,
-  resource = config.resource,
-) {
-  return {
-    resource,
-    authorization_servers: [authorizationServer],
-    // 2026-07-28: no offline_access here; clients add it when the AS lists it.
-    scopes_supported: [challengeScope(config)],
-    bearer_methods_supported: ["header"],
-    resource_name: "Microsoft Graph for MCP (Entra ID)",
-  };
 }
 
 /** RFC 7235 quoted-string: escape backslash and quote so a description can never break the header. */
@@ -48,7 +39,8 @@ export function challenge(config: Config, failure?: Failure, resource = config.r
     `scope=${quoted(challengeScope(config))}`,
   ];
   if (!failure) {
-    // RFC 6750 §3.1: no error code when the request carried no credentials.
+    // RFC 6750 §3.1: no error code when the request carried no credentials. The SDK's
+    // `bearerAuthChallengeResponse` always names one (`invalid_token`), so this answer is ours.
     const body = {
       error: "unauthorized",
       error_description: "Sign in to use this server: send an Entra ID bearer token.",
@@ -64,9 +56,13 @@ export function challenge(config: Config, failure?: Failure, resource = config.r
     const headers: Record<string, string> = status === 503 ? { "Retry-After": "5" } : {};
     return Response.json(oauthErrorBody(failure), { status, headers });
   }
-  const body = oauthErrorBody(failure);
-  params.unshift(`error=${quoted(body.error)}`, `error_description=${quoted(body.error_description)}`);
-  return Response.json(body, { status, headers: { "WWW-Authenticate": `Bearer ${params.join(", ")}` } });
+  // The SDK builds the challenge for a refused token: 401 invalid_token or 403 insufficient_scope, with
+  // the error, the scope and the metadata URL (RFC 6750 §3, RFC 9728 §5.1).
+  const { error, error_description } = oauthErrorBody(failure);
+  return bearerAuthChallengeResponse(new OAuthError(error, error_description), {
+    requiredScopes: [challengeScope(config)],
+    resourceMetadataUrl: resourceMetadataUrl(config, resource),
+  });
 }
 
 /**

@@ -46,7 +46,13 @@ export function transportGuards(config: Config): MiddlewareHandler[] {
   ];
 }
 
-/** MCP transports: a present `Origin` that is not ours gets 403 (DNS rebinding, 2025-11-25). */
+/**
+ * MCP transports: a present `Origin` that is not ours gets 403 (DNS rebinding, 2025-11-25).
+ *
+ * Not the SDK's `validateOriginHeader`/`originValidation` on purpose: they compare host names and ignore
+ * scheme and port, so `http://mcp.contoso.com:8080` would pass for `https://mcp.contoso.com`; here the
+ * whole origin must be one of ours (ALLOWED_ORIGINS are origins too).
+ */
 function originGuard(allowed: Set<string>) {
   return async function originGuard(c: Context, next: Next) {
     const origin = c.req.header("origin");

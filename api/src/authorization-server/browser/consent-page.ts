@@ -8,6 +8,7 @@
  * @module
  */
 import { escapeHtml } from "../../core/html.ts";
+import { isLoopbackHost } from "../../core/loopback.ts";
 import { page } from "../../core/page.ts";
 
 export interface ConsentView {
@@ -26,7 +27,7 @@ export function renderConsentPage(v: ConsentView): string {
   const redirect = new URL(v.redirectUri);
   const redirectHost =
     redirect.protocol === "http:" || redirect.protocol === "https:" ? redirect.host : redirect.protocol;
-  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(redirect.hostname);
+  const loopback = isLoopbackHost(redirect.hostname);
   const who =
     v.clientKind === "cimd"
       ? `published its identity at <strong>${escapeHtml(v.clientIdHost ?? "")}</strong>`

@@ -10,19 +10,9 @@
  */
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
+import { base64url } from "../../core/encoding.ts";
 
 const enc = new TextEncoder();
-
-function b64url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromB64url(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
 
 export interface SignedCookies {
   set(c: Context, name: string, value: Record<string, unknown>, maxAgeSec: number): Promise<void>;
@@ -38,10 +28,12 @@ export function signedCookies(opts: {
 }): SignedCookies {
   const fullName = (name: string) => (opts.secure ? `__Host-${name}` : name);
   const mac = async (payload: string) =>
-    b64url(new Uint8Array(await crypto.subtle.sign("HMAC", await opts.hmacKey(), enc.encode(`${payload}`))));
+    base64url.encode(
+      new Uint8Array(await crypto.subtle.sign("HMAC", await opts.hmacKey(), enc.encode(`${payload}`))),
+    );
   return {
     async set(c, name, value, maxAgeSec) {
-      const payload = b64url(
+      const payload = base64url.encode(
         enc.encode(JSON.stringify({ ...value, exp: Math.floor(opts.now() / 1000) + maxAgeSec })),
       );
       // The MAC covers the cookie name too, so one cookie's value can't be replayed as another.
@@ -61,13 +53,18 @@ export function signedCookies(opts: {
       const key = await opts.hmacKey();
       let valid = false;
       try {
-        valid = await crypto.subtle.verify("HMAC", key, fromB64url(sig), enc.encode(`${name}.${payload}`));
+        valid = await crypto.subtle.verify(
+          "HMAC",
+          key,
+          new Uint8Array(base64url.decode(sig)),
+          enc.encode(`${name}.${payload}`),
+        );
       } catch {
         return undefined;
       }
       if (!valid) return undefined;
       try {
-        const value = JSON.parse(new TextDecoder().decode(fromB64url(payload))) as T & { exp: number };
+        const value = JSON.parse(new TextDecoder().decode(base64url.decode(payload))) as T & { exp: number };
         return value.exp > opts.now() / 1000 ? value : undefined;
       } catch {
         return undefined;

@@ -25,6 +25,7 @@
  * @module
  */
 
+import { isLoopbackHost } from "../../core/loopback.ts";
 import { AsError, OAuthErrorCode, ok, type Rejection, type Result, reject } from "../errors.ts";
 import { ipLiteral, nonPublicReason } from "./ip.ts";
 import { type ClientRecord, parseClientMetadata } from "./metadata.ts";
@@ -74,7 +75,6 @@ export interface CimdResolver {
 export const FORBIDDEN_ADDRESS_ERROR_CODE = "ERR_FORBIDDEN_ADDRESS";
 
 const MAX_CLIENT_ID_LENGTH = 2000;
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "[::1]", "localhost"]);
 
 function invalidClient(reason: string, description: string, detail?: string) {
   return reject(OAuthErrorCode.InvalidClient, reason, description, detail);
@@ -104,8 +104,7 @@ export function checkCimdClientId(clientId: string, allowLoopbackHttp = false): 
   } catch {
     return bad("unparseable", "it is not a URL");
   }
-  const loopbackHttp =
-    allowLoopbackHttp && clientId.startsWith("http://") && LOOPBACK_HOSTS.has(url.hostname);
+  const loopbackHttp = allowLoopbackHttp && clientId.startsWith("http://") && isLoopbackHost(url.hostname);
   // CIMD §3: the client identifier URL MUST use the "https" scheme.
   if (!clientId.startsWith("https://") && !loopbackHttp) return bad("not_https", "it must use https");
   // CIMD §3: MUST NOT contain a fragment; MUST NOT contain a username or password.
@@ -270,7 +269,7 @@ export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
 
   async function checkHost(url: URL, signal: AbortSignal): Promise<void> {
     // Local testing switch: loopback URLs are the point, so the address rule does not apply to them.
-    if (allowLoopbackHttp && LOOPBACK_HOSTS.has(url.hostname)) return;
+    if (allowLoopbackHttp && isLoopbackHost(url.hostname)) return;
     const literal = ipLiteral(url.hostname);
     let addresses: string[];
     if (literal !== undefined) addresses = [literal];

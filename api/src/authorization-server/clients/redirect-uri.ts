@@ -20,7 +20,10 @@
  */
 import { OAuthErrorCode, ok, type Result, reject } from "../errors.ts";
 
-/** `http://<loopback host>[:port]<rest>`, on the raw string so nothing is normalised before comparing. */
+/**
+ * `http://<loopback host>[:port]<rest>`, on the raw string so nothing is normalised before comparing: the
+ * hosts of `core/loopback.ts`, spelled out because the match must happen before any URL parsing.
+ */
 const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\]|localhost)(?::([0-9]{1,5}))?([/?][^#]*)?$/;
 
 interface LoopbackParts {

@@ -206,18 +206,12 @@ async function startUpstream(c: Context, as: AsContext, request: PendingAuthoriz
   await as.store.put("pending", `up_${stateId}`, tx, { ttlSec: PENDING_TTL_SEC, ifAbsent: true });
   // Binds the callback to this browser: a `state` replayed from another browser is refused.
   await as.cookies.set(c, TX_COOKIE, { s: stateId }, PENDING_TTL_SEC);
-  const challenge = await s256(codeVerifier);
+  // RFC 7636 §4.2: S256 challenge = BASE64URL(SHA256(verifier)).
+  const challenge = await sha256b64url(codeVerifier);
   return c.redirect(upstreamAuthorizeUrl(as.config, { state, nonce, codeChallenge: challenge }), 302);
 }
 
 export const TX_COOKIE_NAME = TX_COOKIE;
-
-export async function s256(verifier: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
-  let s = "";
-  for (const b of digest) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 /** Constant-time comparison through hashing both sides. */
 export async function sameSecret(a: string, b: string): Promise<boolean> {

@@ -6,8 +6,9 @@
  */
 import type { Context, Hono } from "hono";
 import { isOwnResource } from "../../config/paths.ts";
+import { sha256b64url } from "../../core/encoding.ts";
 import { ANSWERS, Failure } from "../../core/failure.ts";
-import { s256, sameSecret } from "./authorize.ts";
+import { sameSecret } from "./authorize.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
 
@@ -71,7 +72,7 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
                 : form.redirect_uri !== row.redirectUri;
             if (mismatch)
               throw new Failure("invalid_grant", "redirect_uri does not match the authorization request.");
-            if (!(await sameSecret(await s256(form.code_verifier), row.codeChallenge))) {
+            if (!(await sameSecret(await sha256b64url(form.code_verifier), row.codeChallenge))) {
               throw new Failure("invalid_grant", "The code_verifier does not match the code_challenge.");
             }
             if (row.resource !== undefined && form.resource !== undefined && form.resource !== row.resource) {
