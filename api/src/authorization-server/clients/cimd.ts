@@ -230,6 +230,206 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * CIMD security considerations (SSRF): the document's host must resolve to public addresses only, every
+ * one of them; the host's fetch checks again at connect time (`hosts/node-deps.ts`).
+ */
+async function checkHost(
+  url: URL,
+  signal: AbortSignal,
+  opts: Pick<CimdResolverOptions, "resolveHost" | "allowLoopbackHttp">,
+): Promise<void> {
+  // Local testing switch: loopback URLs are the point, so the address rule does not apply to them.
+  if (opts.allowLoopbackHttp && isLoopbackHost(url.hostname)) return;
+  const literal = ipLiteral(url.hostname);
+  let addresses: string[];
+  if (literal !== undefined) addresses = [literal];
+  else {
+    try {
+      addresses = await untilAborted(opts.resolveHost(url.hostname), signal);
+    } catch (err) {
+      if (signal.aborted) refuse("timeout", "resolving the client metadata document host timed out");
+      refuse("dns_failure", "the client metadata document host could not be resolved", String(err));
+    }
+  }
+  if (addresses.length === 0)
+    refuse("dns_failure", "the client metadata document host could not be resolved");
+  for (const address of addresses) {
+    // SSRF: refuse if ANY address is not public; an attacker controls which one the connect would pick.
+    const why = nonPublicReason(address);
+    if (why) {
+      refuse(
+        "forbidden_address",
+        "the client metadata document host is not a public Internet address",
+        `${url.hostname} -> ${address}: ${why}`,
+      );
+    }
+  }
+}
+
+/** The limits a document fetch runs under (see `CimdResolverOptions`). */
+type FetchLimits = Required<
+  Pick<
+    CimdResolverOptions,
+    | "fetch"
+    | "resolveHost"
+    | "allowLoopbackHttp"
+    | "maxBytes"
+    | "timeoutMs"
+    | "defaultCacheSec"
+    | "maxCacheSec"
+  >
+>;
+
+/** Fetches a client metadata document: the host checked, one GET, then the answer read (CIMD §4). */
+async function fetchDocument(
+  clientId: string,
+  url: URL,
+  limits: FetchLimits,
+): Promise<{ doc: Record<string, unknown>; ttlSec: number }> {
+  const signal = AbortSignal.timeout(limits.timeoutMs);
+  await checkHost(url, signal, limits);
+  const res = await requestDocument(clientId, signal, limits.fetch);
+  return readDocument(res, signal, limits);
+}
+
+/** One GET, redirects never followed (CIMD security considerations: a 3xx is an error, not a hop). */
+async function requestDocument(clientId: string, signal: AbortSignal, fetch: FetchLike): Promise<Response> {
+  try {
+    return await fetch(clientId, {
+      method: "GET",
+      // CIMD security considerations / SSRF: never follow redirects; a 3xx is an error, not a hop.
+      redirect: "manual",
+      signal,
+      headers: { accept: "application/json" },
+      credentials: "omit",
+    });
+  } catch (err) {
+    if (signal.aborted) refuse("timeout", "fetching the client metadata document timed out");
+    if (errorCode(err) === FORBIDDEN_ADDRESS_ERROR_CODE) {
+      refuse(
+        "forbidden_address",
+        "the client metadata document host is not a public Internet address",
+        String(err),
+      );
+    }
+    refuse(
+      "fetch_failed",
+      "the client metadata document could not be fetched",
+      String((err as Error)?.cause ?? err),
+    );
+  }
+}
+
+/**
+ * Reads the answer: 200, `application/json`, at most `maxBytes`, one JSON object; its lifetime from
+ * `Cache-Control` (CIMD §4: clients' documents are cached per HTTP caching rules, within our bounds).
+ */
+async function readDocument(
+  res: Response,
+  signal: AbortSignal,
+  limits: Pick<FetchLimits, "maxBytes" | "defaultCacheSec" | "maxCacheSec">,
+): Promise<{ doc: Record<string, unknown>; ttlSec: number }> {
+  const { maxBytes, defaultCacheSec, maxCacheSec } = limits;
+  try {
+    if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
+      refuse(
+        "redirect",
+        "the client metadata document URL redirects; redirects are not followed",
+        `status ${res.status}`,
+      );
+    }
+    if (res.status !== 200) {
+      refuse("http_status", `fetching the client metadata document returned HTTP ${res.status}`);
+    }
+    if (!isJsonContentType(res.headers.get("content-type"))) {
+      refuse(
+        "content_type",
+        "the client metadata document must be served as application/json",
+        `content-type: ${res.headers.get("content-type")}`,
+      );
+    }
+    const declared = Number(res.headers.get("content-length") ?? Number.NaN);
+    if (declared > maxBytes)
+      refuse("too_large", `the client metadata document is larger than ${maxBytes} bytes`);
+    if (!res.body) refuse("invalid_json", "the client metadata document is empty");
+    let bytes: Uint8Array;
+    try {
+      bytes = await readCapped(res.body, maxBytes, signal);
+    } catch (err) {
+      if (err instanceof Refused) throw err;
+      if (signal.aborted) refuse("timeout", "fetching the client metadata document timed out");
+      refuse("fetch_failed", "the client metadata document could not be read", String(err));
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    } catch {
+      refuse("invalid_json", "the client metadata document is not valid JSON");
+    }
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+      refuse("invalid_json", "the client metadata document must be a JSON object");
+    }
+    return {
+      doc: doc as Record<string, unknown>,
+      ttlSec: cacheLifetimeSec(res.headers.get("cache-control"), defaultCacheSec, maxCacheSec),
+    };
+  } finally {
+    // Release the connection if we stopped before reading the body.
+    if (res.body && !res.bodyUsed) res.body.cancel().catch(() => {});
+  }
+}
+
+/** The document's own rules (CIMD §4.1), then the same metadata rules as registration (`metadata.ts`). */
+function validateDocument(
+  clientId: string,
+  doc: Record<string, unknown>,
+  redirectUriPolicy: RedirectUriPolicy | undefined,
+): ClientRecord {
+  // CIMD §4.1: the document's client_id MUST match the URL it was fetched from (simple string comparison).
+  if (doc.client_id !== clientId) {
+    refuse(
+      "client_id_mismatch",
+      "the client_id in the client metadata document does not match its URL",
+      `document client_id: ${clip(doc.client_id)}`,
+    );
+  }
+  // CIMD §4.1: no shared secret can exist for a metadata document; a document carrying one is broken or hostile.
+  if ("client_secret" in doc || "client_secret_expires_at" in doc) {
+    refuse("client_secret_present", "the client metadata document must not contain a client_secret");
+  }
+  // CIMD security considerations: a published document must never carry private key material.
+  if (containsPrivateKey(doc.jwks)) {
+    refuse(
+      "private_jwk_present",
+      "the client metadata document contains private or symmetric key material in jwks",
+    );
+  }
+  const method = doc.token_endpoint_auth_method;
+  if (method === "private_key_jwt") {
+    refuse(
+      "unsupported_auth_method",
+      'token_endpoint_auth_method "private_key_jwt" is not supported by this server; use "none" (public client with PKCE)',
+    );
+  }
+  // CIMD §4.1: MUST NOT use an authentication method based on a shared secret.
+  if (typeof method === "string" && method.startsWith("client_secret_")) {
+    refuse(
+      "unsupported_auth_method",
+      `token_endpoint_auth_method "${clip(method, 50)}" needs a shared secret, which a client metadata document cannot have; use "none"`,
+    );
+  }
+  const parsed = parseClientMetadata(doc, redirectUriPolicy);
+  if (!parsed.ok) {
+    refuse(
+      parsed.error.reason,
+      `the client metadata document is invalid: ${parsed.error.description}`,
+      parsed.error.detail,
+    );
+  }
+  return { ...parsed.value, client_id: clientId, source: "cimd" };
+}
+
 export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
   const {
     fetch,
@@ -257,6 +457,15 @@ export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
       throw new TypeError(`createCimdResolver: ${name} must be a non-negative number`);
   }
 
+  const limits: FetchLimits = {
+    fetch,
+    resolveHost,
+    allowLoopbackHttp,
+    maxBytes,
+    timeoutMs,
+    defaultCacheSec,
+    maxCacheSec,
+  };
   const cache = new Map<string, { record: ClientRecord; expiresAt: number }>();
   const inFlight = new Map<string, Promise<Result<ClientRecord>>>();
 
@@ -267,164 +476,10 @@ export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
     cache.set(clientId, { record, expiresAt: now() + ttlSec * 1000 });
   }
 
-  async function checkHost(url: URL, signal: AbortSignal): Promise<void> {
-    // Local testing switch: loopback URLs are the point, so the address rule does not apply to them.
-    if (allowLoopbackHttp && isLoopbackHost(url.hostname)) return;
-    const literal = ipLiteral(url.hostname);
-    let addresses: string[];
-    if (literal !== undefined) addresses = [literal];
-    else {
-      try {
-        addresses = await untilAborted(resolveHost(url.hostname), signal);
-      } catch (err) {
-        if (signal.aborted) refuse("timeout", "resolving the client metadata document host timed out");
-        refuse("dns_failure", "the client metadata document host could not be resolved", String(err));
-      }
-    }
-    if (addresses.length === 0)
-      refuse("dns_failure", "the client metadata document host could not be resolved");
-    for (const address of addresses) {
-      // SSRF: refuse if ANY address is not public; an attacker controls which one the connect would pick.
-      const why = nonPublicReason(address);
-      if (why) {
-        refuse(
-          "forbidden_address",
-          "the client metadata document host is not a public Internet address",
-          `${url.hostname} -> ${address}: ${why}`,
-        );
-      }
-    }
-  }
-
-  async function fetchDocument(
-    clientId: string,
-    url: URL,
-  ): Promise<{ doc: Record<string, unknown>; ttlSec: number }> {
-    const signal = AbortSignal.timeout(timeoutMs);
-    await checkHost(url, signal);
-    let res: Response;
-    try {
-      res = await fetch(clientId, {
-        method: "GET",
-        // CIMD security considerations / SSRF: never follow redirects; a 3xx is an error, not a hop.
-        redirect: "manual",
-        signal,
-        headers: { accept: "application/json" },
-        credentials: "omit",
-      });
-    } catch (err) {
-      if (signal.aborted) refuse("timeout", "fetching the client metadata document timed out");
-      if (errorCode(err) === FORBIDDEN_ADDRESS_ERROR_CODE) {
-        refuse(
-          "forbidden_address",
-          "the client metadata document host is not a public Internet address",
-          String(err),
-        );
-      }
-      refuse(
-        "fetch_failed",
-        "the client metadata document could not be fetched",
-        String((err as Error)?.cause ?? err),
-      );
-    }
-    try {
-      if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
-        refuse(
-          "redirect",
-          "the client metadata document URL redirects; redirects are not followed",
-          `status ${res.status}`,
-        );
-      }
-      if (res.status !== 200) {
-        refuse("http_status", `fetching the client metadata document returned HTTP ${res.status}`);
-      }
-      if (!isJsonContentType(res.headers.get("content-type"))) {
-        refuse(
-          "content_type",
-          "the client metadata document must be served as application/json",
-          `content-type: ${res.headers.get("content-type")}`,
-        );
-      }
-      const declared = Number(res.headers.get("content-length") ?? Number.NaN);
-      if (declared > maxBytes)
-        refuse("too_large", `the client metadata document is larger than ${maxBytes} bytes`);
-      if (!res.body) refuse("invalid_json", "the client metadata document is empty");
-      let bytes: Uint8Array;
-      try {
-        bytes = await readCapped(res.body, maxBytes, signal);
-      } catch (err) {
-        if (err instanceof Refused) throw err;
-        if (signal.aborted) refuse("timeout", "fetching the client metadata document timed out");
-        refuse("fetch_failed", "the client metadata document could not be read", String(err));
-      }
-      let doc: unknown;
-      try {
-        doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-      } catch {
-        refuse("invalid_json", "the client metadata document is not valid JSON");
-      }
-      if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-        refuse("invalid_json", "the client metadata document must be a JSON object");
-      }
-      return {
-        doc: doc as Record<string, unknown>,
-        ttlSec: cacheLifetimeSec(res.headers.get("cache-control"), defaultCacheSec, maxCacheSec),
-      };
-    } finally {
-      // Release the connection if we stopped before reading the body.
-      if (res.body && !res.bodyUsed) res.body.cancel().catch(() => {});
-    }
-  }
-
-  function validateDocument(clientId: string, doc: Record<string, unknown>): ClientRecord {
-    // CIMD §4.1: the document's client_id MUST match the URL it was fetched from (simple string comparison).
-    if (doc.client_id !== clientId) {
-      refuse(
-        "client_id_mismatch",
-        "the client_id in the client metadata document does not match its URL",
-        `document client_id: ${clip(doc.client_id)}`,
-      );
-    }
-    // CIMD §4.1: no shared secret can exist for a metadata document; a document carrying one is broken or hostile.
-    if ("client_secret" in doc || "client_secret_expires_at" in doc) {
-      refuse("client_secret_present", "the client metadata document must not contain a client_secret");
-    }
-    // CIMD security considerations: a published document must never carry private key material.
-    if (containsPrivateKey(doc.jwks)) {
-      refuse(
-        "private_jwk_present",
-        "the client metadata document contains private or symmetric key material in jwks",
-      );
-    }
-    const method = doc.token_endpoint_auth_method;
-    if (method === "private_key_jwt") {
-      refuse(
-        "unsupported_auth_method",
-        'token_endpoint_auth_method "private_key_jwt" is not supported by this server; use "none" (public client with PKCE)',
-      );
-    }
-    // CIMD §4.1: MUST NOT use an authentication method based on a shared secret.
-    if (typeof method === "string" && method.startsWith("client_secret_")) {
-      refuse(
-        "unsupported_auth_method",
-        `token_endpoint_auth_method "${clip(method, 50)}" needs a shared secret, which a client metadata document cannot have; use "none"`,
-      );
-    }
-    const parsed = parseClientMetadata(doc, redirectUriPolicy);
-    if (!parsed.ok) {
-      refuse(
-        parsed.error.reason,
-        `the client metadata document is invalid: ${parsed.error.description}`,
-        parsed.error.detail,
-      );
-    }
-    return { ...parsed.value, client_id: clientId, source: "cimd" };
-  }
-
   async function load(clientId: string, url: URL): Promise<Result<ClientRecord>> {
     try {
-      const { doc, ttlSec } = await fetchDocument(clientId, url);
-      const record = validateDocument(clientId, doc);
+      const { doc, ttlSec } = await fetchDocument(clientId, url, limits);
+      const record = validateDocument(clientId, doc, redirectUriPolicy);
       remember(clientId, record, ttlSec);
       return ok(record);
     } catch (err) {

@@ -8,6 +8,7 @@ import type { Context, Hono } from "hono";
 import { isOwnResource } from "../../config/paths.ts";
 import { sha256b64url } from "../../core/encoding.ts";
 import { ANSWERS, Failure } from "../../core/failure.ts";
+import type { CodeGrantRequest } from "../tokens/grants.ts";
 import { sameSecret } from "./authorize.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
@@ -62,23 +63,15 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
               "A PKCE code_verifier (43-128 characters) is required.",
             );
           }
-          const tokens = await as.grants.redeemCode(form.code, async (row) => {
-            if (row.clientId !== clientId)
-              throw new Failure("invalid_grant", "The code was issued to another client.");
-            // RFC 6749 §4.1.3: required, and identical, if it was in the authorization request.
-            const mismatch =
-              form.redirect_uri === undefined
-                ? row.redirectUriGiven !== false
-                : form.redirect_uri !== row.redirectUri;
-            if (mismatch)
-              throw new Failure("invalid_grant", "redirect_uri does not match the authorization request.");
-            if (!(await sameSecret(await sha256b64url(form.code_verifier), row.codeChallenge))) {
-              throw new Failure("invalid_grant", "The code_verifier does not match the code_challenge.");
-            }
-            if (row.resource !== undefined && form.resource !== undefined && form.resource !== row.resource) {
-              throw new Failure("invalid_grant", "resource does not match the authorization request.");
-            }
-          });
+          const { code_verifier: verifier } = form;
+          const tokens = await as.grants.redeemCode(form.code, (row) =>
+            checkRedemption(row, {
+              clientId,
+              verifier,
+              redirectUri: form.redirect_uri,
+              resource: form.resource,
+            }),
+          );
           return c.json(tokens, 200, NO_STORE);
         }
         case "refresh_token": {
@@ -119,6 +112,30 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
     // RFC 7009 §2.2: 200 whether or not the token existed.
     return c.body(null, 200, NO_STORE);
   });
+}
+
+/**
+ * The token request matches the authorization request the code was issued for: the same client, the
+ * redirect URI repeated exactly if it was given (RFC 6749 §4.1.3), the PKCE verifier that hashes to the
+ * challenge (RFC 7636 §4.6), and the same resource if both name one (RFC 8707 §2.2).
+ */
+async function checkRedemption(
+  row: CodeGrantRequest,
+  request: { clientId: string; verifier: string; redirectUri?: string; resource?: string },
+): Promise<void> {
+  if (row.clientId !== request.clientId)
+    throw new Failure("invalid_grant", "The code was issued to another client.");
+  const mismatch =
+    request.redirectUri === undefined
+      ? row.redirectUriGiven !== false
+      : request.redirectUri !== row.redirectUri;
+  if (mismatch) throw new Failure("invalid_grant", "redirect_uri does not match the authorization request.");
+  if (!(await sameSecret(await sha256b64url(request.verifier), row.codeChallenge))) {
+    throw new Failure("invalid_grant", "The code_verifier does not match the code_challenge.");
+  }
+  if (row.resource !== undefined && request.resource !== undefined && request.resource !== row.resource) {
+    throw new Failure("invalid_grant", "resource does not match the authorization request.");
+  }
 }
 
 const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };

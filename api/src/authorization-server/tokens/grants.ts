@@ -20,7 +20,7 @@ import type { Config } from "../../config/config.ts";
 import { randomToken, sha256b64url } from "../../core/encoding.ts";
 import { Failure } from "../../core/failure.ts";
 import type { UpstreamTokens } from "../../entra/upstream.ts";
-import { type Store, StoreConflictError } from "../../store/store.ts";
+import { type Entry, type Store, StoreConflictError } from "../../store/store.ts";
 import { decryptJson, encryptJson, generateGrantKey, unwrapKey, wrapKey } from "./crypto.ts";
 import type { Keyring } from "./keyring.ts";
 
@@ -75,6 +75,16 @@ export interface IssuedTokens {
   scope: string;
 }
 
+/** What a code remembers of the authorization request it answers, for the token endpoint's checks. */
+export interface CodeGrantRequest {
+  clientId: string;
+  redirectUri: string;
+  /** Absent on codes from before it was recorded: treated as given (the strict reading). */
+  redirectUriGiven?: boolean;
+  codeChallenge: string;
+  resource?: string;
+}
+
 export interface GrantService {
   create(p: {
     tid: string;
@@ -87,16 +97,7 @@ export interface GrantService {
     code: { redirectUri: string; redirectUriGiven: boolean; codeChallenge: string; resource?: string };
   }): Promise<{ code: string }>;
   /** Spends a code (single use). A second attempt revokes everything the first one issued. */
-  redeemCode(
-    code: string,
-    check: (row: {
-      clientId: string;
-      redirectUri: string;
-      redirectUriGiven?: boolean;
-      codeChallenge: string;
-      resource?: string;
-    }) => Promise<void>,
-  ): Promise<IssuedTokens>;
+  redeemCode(code: string, check: (row: CodeGrantRequest) => Promise<void>): Promise<IssuedTokens>;
   refresh(refreshToken: string, clientId: string, scopes?: string[]): Promise<IssuedTokens>;
   verifyAccessToken(token: string): Promise<{
     grantId: string;
@@ -196,10 +197,6 @@ export function createGrantService(
     };
   }
 
-  async function revokeGrant(gid: string) {
-    await store.delete("grant", gid);
-  }
-
   async function loadGrant(gid: string) {
     const g = await store.get<Grant>("grant", gid);
     if (!g) throw new Failure("invalid_grant", "The grant was revoked or has expired; sign in again");
@@ -238,37 +235,10 @@ export function createGrantService(
       const id = await sha256b64url(code);
       const entry = await store.get<CodeRow>("code", id);
       if (!entry) throw new Failure("invalid_grant", "The authorization code is invalid or has expired");
-      const row = entry.value;
-      if (row.used) {
-        // RFC 6749 §4.1.2: a code used twice SHOULD revoke the tokens issued from it.
-        await revokeGrant(row.gid);
-        throw new Failure(
-          "invalid_grant",
-          "The authorization code was already used; the tokens issued from it are revoked",
-          {
-            log: { revokedGrant: true },
-          },
-        );
-      }
-      await check(row);
-      try {
-        await store.put("code", id, { ...row, used: true }, { ttlSec: CODE_TTL_SEC, ifMatch: entry.etag });
-      } catch (err) {
-        if (err instanceof StoreConflictError) {
-          await revokeGrant(row.gid);
-          throw new Failure(
-            "invalid_grant",
-            "The authorization code was already used; the tokens issued from it are revoked",
-            {
-              log: { revokedGrant: true },
-            },
-          );
-        }
-        throw err;
-      }
-      const grant = await loadGrant(row.gid);
-      const grantKey = await unwrapKey(row.wrappedKey, code);
-      return issue(row.gid, grant.value, grantKey, row.scopes);
+      await spendCode(store, id, entry, check);
+      const grant = await loadGrant(entry.value.gid);
+      const grantKey = await unwrapKey(entry.value.wrappedKey, code);
+      return issue(entry.value.gid, grant.value, grantKey, entry.value.scopes);
     },
 
     async refresh(refreshToken, clientId, scopes) {
@@ -279,68 +249,20 @@ export function createGrantService(
       if (row.clientId !== clientId)
         throw new Failure("invalid_grant", "The refresh token was issued to another client");
       const grant = await loadGrant(row.gid);
-      const granted = scopes ?? row.scopes;
-      // RFC 6749 §6: a refresh may narrow the scope, never widen it.
-      const extra = granted.filter((s) => !row.scopes.includes(s));
-      if (extra.length)
-        throw new Failure("invalid_scope", `The refresh token does not cover: ${extra.join(" ")}`);
-      if (row.superseded) {
-        // The client went on with the retry's answer; whoever presents this one holds a copy.
-        await revokeGrant(row.gid);
+      const granted = narrowedScopes(row, scopes);
+      const presented = await presentation(store, row, now());
+      if (presented.kind === "replay") {
+        // Someone else may hold a copy of this token: revoke the whole grant.
+        await store.delete("grant", row.gid);
         throw new Failure("invalid_grant", "The refresh token was already used; the grant is revoked", {
           log: { revokedGrant: true },
         });
       }
-      let replaced: { value: RefreshRow; etag: string } | undefined;
-      if (row.successor) {
-        const next = await store.get<RefreshRow>("refresh", row.successor);
-        const withinGrace =
-          row.rotatedAt !== undefined && now() - row.rotatedAt < REFRESH_RETRY_GRACE_SEC * 1000;
-        // The successor was used (it has a successor of its own), revoked, or replaced: not a retry.
-        if (!next || next.value.successor !== undefined || next.value.superseded || !withinGrace) {
-          // Reuse of a rotated refresh token: someone else may hold a copy. Revoke the whole grant.
-          await revokeGrant(row.gid);
-          throw new Failure("invalid_grant", "The refresh token was already used; the grant is revoked", {
-            log: { revokedGrant: true },
-          });
-        }
-        replaced = next;
-      }
       const grantKey = await unwrapKey(row.wrappedKey, refreshToken);
       const tokens = await issue(row.gid, grant.value, grantKey, granted);
       const successor = await sha256b64url(tokens.refresh_token);
-      if (replaced && row.successor) {
-        // An immediate retry: its answer replaces the successor issued before, so only one chain lives
-        // on. The replaced token, if it ever shows up, is a replay (RFC 9700 §4.14.2).
-        await store
-          .put(
-            "refresh",
-            row.successor,
-            { ...replaced.value, superseded: true },
-            { ttlSec: REFRESH_TOKEN_TTL_SEC, ifMatch: replaced.etag },
-          )
-          .catch((err) => {
-            if (!(err instanceof StoreConflictError)) throw err;
-          });
-      }
-      try {
-        await store.put(
-          "refresh",
-          id,
-          { ...row, successor, rotatedAt: row.rotatedAt ?? now() },
-          // Kept for its whole life so that a late reuse is recognised, and revokes the grant.
-          { ttlSec: REFRESH_TOKEN_TTL_SEC, ifMatch: entry.etag },
-        );
-      } catch (err) {
-        if (!(err instanceof StoreConflictError)) throw err;
-        // Another refresh with the same token won the rotation at the same moment (another instance, a
-        // client retry). Answering too would start a second live chain: withdraw ours instead.
-        await store.delete("refresh", successor);
-        throw new Failure(
-          "invalid_grant",
-          "The refresh token was used by a concurrent request; use that request's tokens",
-        );
-      }
+      if (presented.kind === "retry") await supersede(store, presented.successorId, presented.successor);
+      await recordRotation(store, id, entry, successor, now());
       return tokens;
     },
 
@@ -402,17 +324,139 @@ export function createGrantService(
       const refresh = await store.get<RefreshRow>("refresh", await sha256b64url(token));
       if (refresh) {
         if (clientId && refresh.value.clientId !== clientId) return;
-        await revokeGrant(refresh.value.gid);
+        await store.delete("grant", refresh.value.gid);
         await store.delete("refresh", await sha256b64url(token));
         return;
       }
       try {
         const { grantId, grant } = await this.verifyAccessToken(token);
         if (clientId && grant.clientId !== clientId) return;
-        await revokeGrant(grantId);
+        await store.delete("grant", grantId);
       } catch {
         // not ours, expired, or already revoked: nothing to do
       }
     },
   };
+}
+
+/**
+ * RFC 6749 §4.1.2: a code is single use. The spend is a conditional write, so two instances redeeming
+ * the same code at once cannot both win; a code presented again revokes the grant issued from it.
+ * `check` (the token endpoint's client, redirect URI, PKCE and resource checks) runs before the spend.
+ */
+async function spendCode(
+  store: Store,
+  id: string,
+  entry: Entry<CodeRow>,
+  check: (row: CodeRow) => Promise<void>,
+): Promise<void> {
+  const reused = () =>
+    new Failure(
+      "invalid_grant",
+      "The authorization code was already used; the tokens issued from it are revoked",
+      {
+        log: { revokedGrant: true },
+      },
+    );
+  if (entry.value.used) {
+    await store.delete("grant", entry.value.gid);
+    throw reused();
+  }
+  await check(entry.value);
+  try {
+    await store.put(
+      "code",
+      id,
+      { ...entry.value, used: true },
+      { ttlSec: CODE_TTL_SEC, ifMatch: entry.etag },
+    );
+  } catch (err) {
+    if (!(err instanceof StoreConflictError)) throw err;
+    await store.delete("grant", entry.value.gid);
+    throw reused();
+  }
+}
+
+/** RFC 6749 §6: a refresh may narrow the scope, never widen it. */
+function narrowedScopes(row: RefreshRow, requested: string[] | undefined): string[] {
+  const granted = requested ?? row.scopes;
+  const extra = granted.filter((s) => !row.scopes.includes(s));
+  if (extra.length)
+    throw new Failure("invalid_scope", `The refresh token does not cover: ${extra.join(" ")}`);
+  return granted;
+}
+
+/**
+ * What presenting this refresh token is (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2: rotation with reuse
+ * detection): `fresh`, never used; `retry`, used moments ago and its successor unused (the client lost
+ * the answer: it gets a new one, which replaces that successor); otherwise `replay`.
+ */
+async function presentation(
+  store: Store,
+  row: RefreshRow,
+  at: number,
+): Promise<
+  | { kind: "fresh" }
+  | { kind: "retry"; successorId: string; successor: Entry<RefreshRow> }
+  | { kind: "replay" }
+> {
+  // The client went on with the retry's answer; whoever presents this one holds a copy.
+  if (row.superseded) return { kind: "replay" };
+  if (!row.successor) return { kind: "fresh" };
+  const next = await store.get<RefreshRow>("refresh", row.successor);
+  const withinGrace = row.rotatedAt !== undefined && at - row.rotatedAt < REFRESH_RETRY_GRACE_SEC * 1000;
+  // The successor was used (it has a successor of its own), revoked, or replaced: not a retry.
+  if (!next || next.value.successor !== undefined || next.value.superseded || !withinGrace)
+    return { kind: "replay" };
+  return { kind: "retry", successorId: row.successor, successor: next };
+}
+
+/**
+ * A retry's answer replaces the successor issued before, so only one chain lives on. The replaced token,
+ * if it ever shows up, is a replay (RFC 9700 §4.14.2).
+ */
+async function supersede(store: Store, id: string, successor: Entry<RefreshRow>): Promise<void> {
+  await store
+    .put(
+      "refresh",
+      id,
+      { ...successor.value, superseded: true },
+      {
+        ttlSec: REFRESH_TOKEN_TTL_SEC,
+        ifMatch: successor.etag,
+      },
+    )
+    .catch((err) => {
+      if (!(err instanceof StoreConflictError)) throw err;
+    });
+}
+
+/**
+ * Links the presented token to its successor with a conditional write (OAuth 2.1 §4.3.1). The row is
+ * kept for its whole life, so that a late reuse is recognised and revokes the grant. If another refresh
+ * with the same token won the rotation at the same moment (another instance, a client retry), answering
+ * too would start a second live chain: the successor just issued is withdrawn instead.
+ */
+async function recordRotation(
+  store: Store,
+  id: string,
+  entry: Entry<RefreshRow>,
+  successor: string,
+  at: number,
+): Promise<void> {
+  try {
+    await store.put(
+      "refresh",
+      id,
+      { ...entry.value, successor, rotatedAt: entry.value.rotatedAt ?? at },
+      { ttlSec: REFRESH_TOKEN_TTL_SEC, ifMatch: entry.etag },
+    );
+  } catch (err) {
+    if (!(err instanceof StoreConflictError)) throw err;
+    await store.delete("refresh", successor);
+    throw new Failure(
+      "invalid_grant",
+      "The refresh token was used by a concurrent request; use that request's tokens",
+    );
+  }
 }
