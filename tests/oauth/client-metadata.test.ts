@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseClientMetadata } from "../../api/src/authorization-server/clients/metadata.ts";
-import { AsError, OAuthError, unwrap } from "../../api/src/authorization-server/errors.ts";
+import { AsError, OAuthError, type Result } from "../../api/src/authorization-server/errors.ts";
+
+/** The value of an accepted `Result`; a rejection fails the test with its reason. */
+function unwrap<T>(result: Result<T>): T {
+  if (!result.ok) throw new AsError(result.error);
+  return result.value;
+}
 
 const base = { redirect_uris: ["https://app.example/cb"] };
 
@@ -163,7 +169,7 @@ describe("parseClientMetadata (RFC 7591 §2, public clients only)", () => {
     }
   });
 
-  test("unwrap throws an AsError that is an OAuthError with the RFC 7591 wire shape", () => {
+  test("a rejection as an AsError is an OAuthError with the RFC 7591 wire shape", () => {
     try {
       unwrap(parseClientMetadata({ redirect_uris: ["http://evil.example/"] }));
       assert.fail("expected a throw");

@@ -62,9 +62,3 @@ export class AsError extends OAuthError {
     return { error: this.code, reason: this.reason, description: this.message, detail: this.detail };
   }
 }
-
-/** Unwraps a `Result`, throwing its rejection as an {@link AsError}. */
-export function unwrap<T>(result: Result<T>): T {
-  if (!result.ok) throw new AsError(result.error);
-  return result.value;
-}

@@ -62,30 +62,6 @@ export function createFixedWindowLimiter(options: FixedWindowLimiterOptions): Ra
   };
 }
 
-/**
- * An in-memory `increment`: counters expire `windowSec` after creation; at most `maxKeys` live at once
- * (expired ones are swept first, then the oldest dropped), so a flood of distinct keys cannot grow memory.
- */
-export function createMemoryIncrement(options: { now?: () => number; maxKeys?: number } = {}): Increment {
-  const { now = Date.now, maxKeys = 10_000 } = options;
-  const counters = new Map<string, { count: number; expiresAt: number }>();
-  return async (key, windowSec) => {
-    const t = now();
-    const current = counters.get(key);
-    if (current && current.expiresAt > t) {
-      current.count += 1;
-      return current.count;
-    }
-    counters.delete(key);
-    if (counters.size >= maxKeys) {
-      for (const [k, v] of counters) if (v.expiresAt <= t) counters.delete(k);
-      while (counters.size >= maxKeys) counters.delete(counters.keys().next().value as string);
-    }
-    counters.set(key, { count: 1, expiresAt: t + windowSec * 1000 });
-    return 1;
-  };
-}
-
 export interface RegistrationLimitOptions {
   increment: Increment;
   now?: () => number;

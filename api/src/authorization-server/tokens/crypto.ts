@@ -20,7 +20,6 @@ const dec = new TextDecoder();
 // Format tag of sealed strings, so a future scheme can be told apart (and an unknown one refused).
 const VERSION = "v1";
 const WRAP_INFO = enc.encode("entra-mcp-server grant-key wrap v1");
-const SEAL_INFO = enc.encode("entra-mcp-server token seal v1");
 
 /** A fresh AES-256-GCM grant key. Extractable, because it is stored wrapped. */
 export function generateGrantKey(): Promise<CryptoKey> {
@@ -82,16 +81,6 @@ export async function unwrapKey(wrapped: string, tokenSecret: string): Promise<C
   }
 }
 
-/** Encrypts a JSON value directly under a key derived from a token secret (one token, no grant key). */
-export async function sealWithToken(value: unknown, tokenSecret: string, aad = ""): Promise<string> {
-  return encryptJson(await deriveKey(tokenSecret, SEAL_INFO), value, aad);
-}
-
-/** Reverses `sealWithToken`. Throws `DecryptError` for a wrong token or tampered data. */
-export async function openWithToken<T>(sealed: string, tokenSecret: string, aad = ""): Promise<T> {
-  return decryptJson<T>(await deriveKey(tokenSecret, SEAL_INFO), sealed, aad);
-}
-
 export class DecryptError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -101,7 +90,7 @@ export class DecryptError extends Error {
 
 /**
  * An AES-256-GCM key from a token secret. The secrets are 256-bit random values, so HKDF needs no
- * salt for strength; the `info` label keeps the wrapping and sealing keys apart.
+ * salt for strength; the `info` label binds the key to its one use (wrapping grant keys).
  */
 async function deriveKey(tokenSecret: string, info: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   const ikm = await crypto.subtle.importKey("raw", enc.encode(tokenSecret), "HKDF", false, ["deriveKey"]);

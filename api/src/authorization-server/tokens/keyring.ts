@@ -2,8 +2,7 @@
  * The server's own key material, generated at run time and kept in the store, never in settings.
  *
  * One row (`key/keyring`) holds: the ES256 signing keys for the access tokens the proxy issues (their
- * public halves are the server's JWKS), an HMAC-SHA256 key for cookies and CSRF tokens, and an AES-GCM
- * key-encryption key. The store sits behind managed-identity RBAC; the secret that matters most, the
+ * public halves are the server's JWKS) and an HMAC-SHA256 key for cookies and CSRF tokens. The store sits behind managed-identity RBAC; the secret that matters most, the
  * upstream Entra tokens, is additionally wrapped per client token (see `crypto.ts`).
  *
  * Several instances share the row, so every change is a conditional write and the loser re-reads:
@@ -58,8 +57,6 @@ export interface Keys {
   };
   /** HMAC-SHA256 (`sign`, `verify`): cookie MACs, CSRF tokens. */
   hmac: CryptoKey;
-  /** AES-256-GCM (`encrypt`, `decrypt`, `wrapKey`, `unwrapKey`): server-side encryption at rest. */
-  kek: CryptoKey;
 }
 
 /** The stored row. Private material in it is protected by the store's access control. */
@@ -68,8 +65,6 @@ interface KeyringDoc {
   signing: StoredSigningKey[];
   /** 32 random bytes, base64url. */
   hmac: string;
-  /** 32 random bytes, base64url. */
-  kek: string;
 }
 
 interface StoredSigningKey {
@@ -111,7 +106,6 @@ export function createKeyring(store: Store, options: KeyOptions = {}): Keyring {
             v: 1,
             signing: [await newSigningKey(now, now)],
             hmac: randomToken(32),
-            kek: randomToken(32),
           };
           await store.put(KIND, ID, doc, { ttlSec: Number.POSITIVE_INFINITY, ifAbsent: true });
           return { doc, validUntil: now + cacheTtlMs };
@@ -161,13 +155,6 @@ export function createKeyring(store: Store, options: KeyOptions = {}): Keyring {
         false,
         ["sign", "verify"],
       ),
-      kek: await crypto.subtle.importKey(
-        "raw",
-        base64url.decode(doc.kek) as Uint8Array<ArrayBuffer>,
-        "AES-GCM",
-        false,
-        ["encrypt", "decrypt", "wrapKey", "unwrapKey"],
-      ),
     };
   }
 
@@ -194,25 +181,6 @@ export function createKeyring(store: Store, options: KeyOptions = {}): Keyring {
       return entry.keys;
     },
   };
-}
-
-const defaultRings = new WeakMap<Store, Keyring>();
-
-/**
- * The keys at `now`, through one cached keyring per store in this process: generated on first use,
- * rotated when due.
- */
-export function loadKeys(
-  store: Store,
-  now = Date.now(),
-  opts: KeyOptions & { refresh?: boolean } = {},
-): Promise<Keys> {
-  let ring = defaultRings.get(store);
-  if (!ring) {
-    ring = createKeyring(store, opts);
-    defaultRings.set(store, ring);
-  }
-  return ring.load(now, { refresh: opts.refresh });
 }
 
 /** The signing key at `now`: the most recently activated one. */
