@@ -2,7 +2,7 @@
 /** The look shared by the landing page and the pages the API renders. */
 export const BASE_CSS = `/*
  * The look shared by the landing page and the pages the API renders (consent, errors).
- * scripts/sync-theme.ts copies this file into api/src/core/theme.ts; tests/unit/theme.test.ts checks they match.
+ * scripts/sync-theme.ts copies this file into api/src/core/theme.ts; tests/core/theme.test.ts checks they match.
  */
 :root {
   color-scheme: light dark;

@@ -6,14 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createGrantService } from "../../api/src/authorization-server/tokens/grants.ts";
-import { createKeyring } from "../../api/src/authorization-server/tokens/keyring.ts";
-import { createProxyVerifier } from "../../api/src/authorization-server/tokens/verifier.ts";
-import { loadConfig } from "../../api/src/config/config.ts";
-import { Failure, toolResult } from "../../api/src/core/failure.ts";
-import { silentLogger } from "../../api/src/core/log.ts";
-import { createUpstreamClient } from "../../api/src/entra/upstream.ts";
-import { MemoryStore } from "../../api/src/store/memory.ts";
+import { createGrantService } from "../../../api/src/authorization-server/tokens/grants.ts";
+import { createKeyring } from "../../../api/src/authorization-server/tokens/keyring.ts";
+import { createProxyVerifier } from "../../../api/src/authorization-server/tokens/verifier.ts";
+import { loadConfig } from "../../../api/src/config/config.ts";
+import { Failure, toolResult } from "../../../api/src/core/failure.ts";
+import { silentLogger } from "../../../api/src/core/log.ts";
+import { createUpstreamClient } from "../../../api/src/entra/upstream.ts";
+import { MemoryStore } from "../../../api/src/store/memory.ts";
 
 const config = loadConfig({
   AUTH_MODE: "proxy",

@@ -7,8 +7,8 @@ import {
   generateGrantKey,
   unwrapKey,
   wrapKey,
-} from "../../api/src/authorization-server/tokens/crypto.ts";
-import { randomToken, sha256b64url } from "../../api/src/core/encoding.ts";
+} from "../../../api/src/authorization-server/tokens/crypto.ts";
+import { randomToken, sha256b64url } from "../../../api/src/core/encoding.ts";
 
 /** Flips one character of the ciphertext part, keeping it valid base64url. */
 function tamper(sealed: string): string {

@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
-import { createGrantService } from "../../api/src/authorization-server/tokens/grants.ts";
-import { createKeyring } from "../../api/src/authorization-server/tokens/keyring.ts";
-import { loadConfig } from "../../api/src/config/config.ts";
-import { Failure } from "../../api/src/core/failure.ts";
-import { MemoryStore } from "../../api/src/store/memory.ts";
+import { createGrantService } from "../../../api/src/authorization-server/tokens/grants.ts";
+import { createKeyring } from "../../../api/src/authorization-server/tokens/keyring.ts";
+import { loadConfig } from "../../../api/src/config/config.ts";
+import { Failure } from "../../../api/src/core/failure.ts";
+import { MemoryStore } from "../../../api/src/store/memory.ts";
 
 const config = loadConfig({
   AUTH_MODE: "proxy",

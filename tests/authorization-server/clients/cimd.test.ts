@@ -9,8 +9,8 @@ import {
   checkCimdClientId,
   createCimdResolver,
   isCimdClientId,
-} from "../../api/src/authorization-server/clients/cimd.ts";
-import { AsError, OAuthError } from "../../api/src/authorization-server/errors.ts";
+} from "../../../api/src/authorization-server/clients/cimd.ts";
+import { AsError, OAuthError } from "../../../api/src/authorization-server/errors.ts";
 
 /** A document server on 127.0.0.1 that counts hits per path. */
 let server: Server;

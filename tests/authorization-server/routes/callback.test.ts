@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { TokenCredential } from "@azure/identity";
-import { createApp } from "../../api/src/app.ts";
-import { loadConfig } from "../../api/src/config/config.ts";
-import { silentLogger } from "../../api/src/core/log.ts";
-import { createAssertionProvider } from "../../api/src/entra/obo.ts";
-import { MemoryStore } from "../../api/src/store/memory.ts";
+import { createApp } from "../../../api/src/app.ts";
+import { loadConfig } from "../../../api/src/config/config.ts";
+import { silentLogger } from "../../../api/src/core/log.ts";
+import { createAssertionProvider } from "../../../api/src/entra/obo.ts";
+import { MemoryStore } from "../../../api/src/store/memory.ts";
 
 const PUBLIC_URL = "http://127.0.0.1:7071";
 const REDIRECT_URI = "http://127.0.0.1:9999/cb";

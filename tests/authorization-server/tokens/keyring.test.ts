@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { jwtVerify, SignJWT } from "jose";
-import { createKeyring, type Keys } from "../../api/src/authorization-server/tokens/keyring.ts";
-import { MemoryStore } from "../../api/src/store/memory.ts";
+import { createKeyring, type Keys } from "../../../api/src/authorization-server/tokens/keyring.ts";
+import { MemoryStore } from "../../../api/src/store/memory.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;

@@ -4,7 +4,7 @@ import {
   isLoopbackRedirectUri,
   redirectUriMatches,
   validateRedirectUriForRegistration,
-} from "../../api/src/authorization-server/clients/redirect-uri.ts";
+} from "../../../api/src/authorization-server/clients/redirect-uri.ts";
 
 describe("redirectUriMatches (OAuth 2.1 §4.1.1 exact match, RFC 8252 §7.3 loopback ports)", () => {
   const cases: Array<[registered: string[], requested: string, expected: boolean, why: string]> = [

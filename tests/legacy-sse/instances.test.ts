@@ -22,7 +22,7 @@ import {
   postMessage,
   proxyToken,
   request,
-} from "./helpers.ts";
+} from "../sse/helpers.ts";
 
 let stack: Stack;
 let a: ServerProcess;

@@ -4,8 +4,8 @@ import {
   createFixedWindowLimiter,
   createRegistrationRateLimiter,
   type Increment,
-} from "../../api/src/authorization-server/clients/rate-limit.ts";
-import { MemoryStore } from "../../api/src/store/memory.ts";
+} from "../../../api/src/authorization-server/clients/rate-limit.ts";
+import { MemoryStore } from "../../../api/src/store/memory.ts";
 
 /** The counters the server keeps in its store, here in memory on the given clock. */
 function createMemoryIncrement(options: { now?: () => number } = {}): Increment {

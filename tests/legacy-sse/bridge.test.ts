@@ -13,7 +13,7 @@ import type { Logger } from "../../api/src/core/log.ts";
 import type { Principal, TokenVerifier } from "../../api/src/core/principal.ts";
 import { InProcessBackplane } from "../../api/src/legacy-sse/backplane.ts";
 import { parseChallenge } from "../helpers/mcp-request.ts";
-import { EventReader, eventually, INITIALIZE, openStream, postMessage, request } from "./helpers.ts";
+import { EventReader, eventually, INITIALIZE, openStream, postMessage, request } from "../sse/helpers.ts";
 
 const TENANT = "3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
 const ORIGIN = "http://127.0.0.1:7071";

@@ -17,7 +17,7 @@ import { SSEClientTransport as V1SSEClientTransport } from "@modelcontextprotoco
 import { CookieJar, walkAuthorization } from "../../scripts/lib/browser-walk.ts";
 import { type Stack, startStack } from "../../scripts/lib/stack.ts";
 import { INSPECTOR, inspectorEnv } from "../helpers/inspector.ts";
-import { proxyToken, StatefulOAuthProvider } from "./helpers.ts";
+import { proxyToken, StatefulOAuthProvider } from "../sse/helpers.ts";
 
 let stack: Stack;
 const dirs: string[] = [];

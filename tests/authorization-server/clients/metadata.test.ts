@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseClientMetadata } from "../../api/src/authorization-server/clients/metadata.ts";
-import { AsError, OAuthError, type Result } from "../../api/src/authorization-server/errors.ts";
+import { parseClientMetadata } from "../../../api/src/authorization-server/clients/metadata.ts";
+import { AsError, OAuthError, type Result } from "../../../api/src/authorization-server/errors.ts";
 
 /** The value of an accepted `Result`; a rejection fails the test with its reason. */
 function unwrap<T>(result: Result<T>): T {

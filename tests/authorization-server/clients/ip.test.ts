@@ -5,7 +5,7 @@ import {
   isLoopbackAddress,
   nonPublicReason,
   parseIpv6,
-} from "../../api/src/authorization-server/clients/ip.ts";
+} from "../../../api/src/authorization-server/clients/ip.ts";
 
 describe("nonPublicReason (SSRF address policy)", () => {
   const refused = [

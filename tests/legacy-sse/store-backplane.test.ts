@@ -14,7 +14,7 @@ import {
 } from "../../api/src/legacy-sse/backplane.ts";
 import { StoreBackplane, type StoreBackplaneOptions } from "../../api/src/legacy-sse/store-backplane.ts";
 import { MemoryStore } from "../../api/src/store/memory.ts";
-import { eventually } from "./helpers.ts";
+import { eventually } from "../sse/helpers.ts";
 
 const ADELE = "tenant:adele";
 const ALEX = "tenant:alex";
