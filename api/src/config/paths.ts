@@ -3,20 +3,29 @@
  *
  * @module
  */
-import type { Config } from "./config.ts";
 
+/** The parts of the configuration the URLs are built from (see `config.ts`). */
+interface Site {
+  /** The public origin, without a trailing slash. */
+  publicUrl: string;
+  /** The MCP endpoint's URL. */
+  resource: string;
+}
 /** The Streamable HTTP MCP endpoint: `config.resource` is the public URL plus this path. */
 export const MCP_PATH = "/api/mcp";
 
 /** Where Entra ID returns the browser in proxy mode (the redirect URI of the server's app registration). */
 export const CALLBACK_PATH = "/oauth/callback";
 
-export function callbackUrl(config: Pick<Config, "publicUrl">): string {
+export function callbackUrl(config: Pick<Site, "publicUrl">): string {
   return `${config.publicUrl}${CALLBACK_PATH}`;
 }
 
 /** The tenant's Entra ID v2 endpoints: the authorize and token endpoints, and its signing keys. */
-export function entraUrl(config: Pick<Config, "entra">, endpoint: "authorize" | "token" | "keys"): URL {
+export function entraUrl(
+  config: { entra: { authorityHost: string; tenantId: string } },
+  endpoint: "authorize" | "token" | "keys",
+): URL {
   const tenant = `${config.entra.authorityHost}/${config.entra.tenantId}`;
   return new URL(endpoint === "keys" ? `${tenant}/discovery/v2.0/keys` : `${tenant}/oauth2/v2.0/${endpoint}`);
 }
@@ -41,16 +50,16 @@ export const SSE_PATH = "/api/sse";
  * `/api/sse`. It is the same protected resource under a second identifier: the authorization server
  * accepts both (`isOwnResource`) and issues every token for `config.resource`, valid on both endpoints.
  */
-export function sseResource(config: Config): string {
+export function sseResource(config: Pick<Site, "publicUrl">): string {
   return `${config.publicUrl}${SSE_PATH}`;
 }
 
 /** RFC 8707: whether a `resource` parameter names this server (the MCP endpoint or the legacy SSE one). */
-export function isOwnResource(config: Config, resource: string): boolean {
+export function isOwnResource(config: Site, resource: string): boolean {
   return resource === config.resource || resource === sseResource(config);
 }
 
-export function resourceMetadataUrl(config: Config, resource = config.resource): string {
+export function resourceMetadataUrl(config: Site, resource = config.resource): string {
   // RFC 9728 §3.1: the well-known segment is inserted between the host and the resource's path.
   return `${config.publicUrl}${PRM_PATH}${new URL(resource).pathname}`;
 }

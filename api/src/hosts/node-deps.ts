@@ -63,8 +63,7 @@ export function createSafeFetch(options: SafeFetchOptions = {}): FetchLike {
         const why = refusal(a.address);
         if (why) return callback(new ForbiddenAddressError(hostname, a.address, why), "", 0);
       }
-      if (opts.all)
-        return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addresses);
+      if (opts.all) return callback(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);
     });
   };
