@@ -26,7 +26,7 @@ import {
   variables,
 } from "./bicep.ts";
 
-/** App settings the platform needs besides the server's own (api/src/config.ts SETTINGS). */
+/** App settings the platform needs besides the server's own (api/src/config/config.ts SETTINGS). */
 const PLATFORM_SETTINGS = [
   "AzureWebJobsStorage__accountName",
   "AzureWebJobsStorage__credential",

@@ -77,25 +77,28 @@ export function requireBearer(
   const resource = opts.resource ?? config.resource;
   return async function requireBearer(c, next) {
     const header = c.req.header("authorization");
+    // No credentials: the challenge without an error code (see `challenge`), before the SDK would add one.
     if (!header) return challenge(config, undefined, resource);
-    const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
-    if (!match) {
-      return challenge(
-        config,
-        new Failure("invalid_token", "Expected an Authorization: Bearer token"),
-        resource,
-      );
-    }
-    const token = match[1];
-    let verified: Awaited<ReturnType<TokenVerifier["verify"]>>;
+    let authInfo: AuthInfo;
     try {
-      verified = await verifier.verify(token);
+      // The SDK parses the header, runs our verifier and checks the expiry it reports.
+      authInfo = await verifyBearerToken(header, {
+        verifier: {
+          async verifyAccessToken(token) {
+            const verified = await verifier.verify(token);
+            return toAuthInfo(verified.principal, token, verified.expiresAt, config.resource);
+          },
+        },
+      });
     } catch (err) {
       if (err instanceof Failure) return challenge(config, err, resource);
+      // The SDK's own refusals (no Bearer scheme, no token, an expired token) are all `invalid_token`.
+      if (err instanceof OAuthError)
+        return challenge(config, new Failure("invalid_token", err.message), resource);
       throw err;
     }
-    c.set("principal", verified.principal);
-    c.set("authInfo", toAuthInfo(verified.principal, token, verified.expiresAt, config.resource));
+    c.set("principal", principalOf(authInfo));
+    c.set("authInfo", authInfo);
     await next();
   };
 }
