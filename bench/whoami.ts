@@ -12,9 +12,9 @@ import { toolCall } from "@entra-mcp/testing/mcp-request";
 import { ensureTrustedCa } from "@entra-mcp/testing/trust";
 import { serve } from "@hono/node-server";
 import { createApp } from "../api/src/app.ts";
-import type { TokenVerifier } from "../api/src/auth/entra-verifier.ts";
-import { loadConfig } from "../api/src/config.ts";
-import { silentLogger } from "../api/src/log.ts";
+import { loadConfig } from "../api/src/config/config.ts";
+import { silentLogger } from "../api/src/core/log.ts";
+import type { TokenVerifier } from "../api/src/core/principal.ts";
 
 await ensureTrustedCa();
 

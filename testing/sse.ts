@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { readEvents, type SseEvent } from "../api/src/mcp/sse/events.ts";
+import { readEvents, type SseEvent } from "../api/src/legacy-sse/events.ts";
 
 /** Reads an event stream one event at a time; `next()` resolves `undefined` when the stream ends. */
 export class EventReader {

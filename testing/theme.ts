@@ -1,5 +1,5 @@
 /**
- * What `scripts/sync-theme.ts` writes to api/src/theme.ts for a given app/base.css, so the theme test can
+ * What `scripts/sync-theme.ts` writes to api/src/core/theme.ts for a given app/base.css, so the theme test can
  * tell a stale copy from a fresh one.
  *
  * @module

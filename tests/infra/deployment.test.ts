@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { SETTINGS } from "../../api/src/config.ts";
+import { SETTINGS } from "../../api/src/config/config.ts";
 import {
   type ArmTemplate,
   bicep,
@@ -21,7 +21,7 @@ import {
 const toolchain = bicep();
 const skip = toolchain.reason ? `the Bicep compiler did not run: ${toolchain.reason}` : false;
 
-/** App settings the platform needs besides the server's own (api/src/config.ts SETTINGS). */
+/** App settings the platform needs besides the server's own (api/src/config/config.ts SETTINGS). */
 const PLATFORM_SETTINGS = [
   "AzureWebJobsStorage__accountName",
   "AzureWebJobsStorage__credential",

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { SSE_DEFAULTS } from "../../api/src/mcp/sse/bridge.ts";
+import { SSE_DEFAULTS } from "../../api/src/legacy-sse/bridge.ts";
 import { repoRoot } from "./toolchain.ts";
 
 /** `[d.]hh:mm:ss` in milliseconds. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { TokenCredential } from "@azure/identity";
-import { ConfigError, loadConfig, SETTINGS } from "../../api/src/config.ts";
+import { ConfigError, loadConfig, SETTINGS } from "../../api/src/config/config.ts";
 import { isAzuriteEndpoint } from "../../api/src/store/azurite.ts";
 import { createStore } from "../../api/src/store/index.ts";
 

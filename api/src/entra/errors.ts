@@ -1,36 +1,28 @@
 /**
- * Failures a tool can report to the user, with what to do about them.
+ * Errors from Microsoft Entra ID (token requests, the managed identity) as the server's failure
+ * reasons (`core/failure.ts`), each with a message a person can act on. One classification serves
+ * every Entra call: the On-Behalf-Of exchange, the proxy's renewal of a user's Entra token, and its
+ * redemption of the authorization code at the callback.
  *
- * Entra and Graph errors are mapped here to messages a person can act on. Raw upstream bodies stay in
- * the logs (never tokens); the client sees the AADSTS code and the remedy.
+ * Raw upstream bodies stay in the logs (never tokens); the user sees the AADSTS code and the remedy.
  *
  * @module
  */
+import type { Config } from "../config/config.ts";
+import { Failure, type FailureReason } from "../core/failure.ts";
+import { consentUrl } from "./consent.ts";
 
-export type ToolFailureKind =
-  | "consent_required"
-  | "interaction_required"
-  | "reauthenticate"
-  | "throttled"
-  | "upstream_unavailable"
-  | "server_misconfigured"
-  | "upstream_error";
-
-export class ToolFailure extends Error {
-  readonly kind: ToolFailureKind;
-  /** Where the user can fix it (a consent link), when there is one. */
-  readonly url?: string;
-  readonly retryAfterSec?: number;
-  constructor(
-    kind: ToolFailureKind,
-    message: string,
-    opts: { url?: string; retryAfterSec?: number; cause?: unknown } = {},
-  ) {
-    super(message, { cause: opts.cause });
-    this.name = "ToolFailure";
-    this.kind = kind;
-    this.url = opts.url;
-    this.retryAfterSec = opts.retryAfterSec;
+/** An error answer from Entra's token endpoint. */
+export class UpstreamError extends Error {
+  readonly status: number;
+  readonly error: string;
+  readonly aadsts?: number;
+  constructor(status: number, error: string, description: string) {
+    super(`Entra ID answered ${status} ${error}: ${description}`);
+    this.name = "UpstreamError";
+    this.status = status;
+    this.error = error;
+    this.aadsts = aadstsCode({ message: description });
   }
 }
 
@@ -46,4 +38,102 @@ export function aadstsCode(err: unknown): number | undefined {
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** Conditional Access or MFA asks for an extra sign-in step. */
+const INTERACTION = new Set([50076, 50079, 50158, 53003]);
+/** The user's sign-in (refresh token, session) expired or was revoked. */
+const EXPIRED = new Set([500133, 700082, 50173, 70008, 70043, 700084]);
+/** The server's own identity: the federated credential, the client assertion, the app registration. */
+const MISCONFIGURED = new Set([700016, 700024, 700211, 700212, 700213, 70021, 7000215, 7000222, 50027]);
+
+/** Which reason an Entra error is: the user must act, try again, or the operator must act. */
+export function entraReason(err: unknown): FailureReason {
+  if (err instanceof Failure) return err.reason;
+  const code = aadstsCode(err);
+  if (code === 65001) return "consent_required";
+  if (code !== undefined && INTERACTION.has(code)) return "interaction_required";
+  if (code !== undefined && EXPIRED.has(code)) return "reauthenticate";
+  if (code !== undefined && MISCONFIGURED.has(code)) return "server_misconfigured";
+  const status = httpStatus(err);
+  if (status !== undefined && (status >= 500 || status === 429)) return "upstream_unavailable";
+  // RFC 6749 §5.2: the grant (code or refresh token) is invalid, expired or revoked.
+  if (err instanceof UpstreamError && err.error === "invalid_grant") return "reauthenticate";
+  if (code === undefined && status === undefined && isNetworkError(err)) return "upstream_unavailable";
+  return "upstream_error";
+}
+
+/**
+ * An Entra error as a `Failure` with a message for the user. `action` names what failed, in words
+ * ("the token exchange", "renewing your sign-in", "sign-in").
+ */
+export function entraFailure(
+  config: Pick<Config, "entra" | "publicUrl">,
+  err: unknown,
+  action: string,
+): Failure {
+  if (err instanceof Failure) return err;
+  const code = aadstsCode(err);
+  const aadsts = code ? ` (AADSTS${code})` : "";
+  const reason = entraReason(err);
+  switch (reason) {
+    case "consent_required":
+      return new Failure(
+        reason,
+        `This server needs your consent to read your Microsoft Graph profile${aadsts}. ` +
+          `Open ${consentUrl(config)} , accept, then call the tool again. ` +
+          "If your organisation blocks user consent, ask an administrator to grant it for the tenant.",
+        { url: consentUrl(config), cause: err },
+      );
+    case "interaction_required":
+      return new Failure(
+        reason,
+        `Your organisation requires an extra sign-in step${aadsts}, e.g. multi-factor authentication. ` +
+          "Sign out of this server in your MCP client and sign in again.",
+        { cause: err },
+      );
+    case "reauthenticate":
+      return new Failure(
+        reason,
+        `Your Microsoft Entra sign-in has expired${aadsts}. Reconnect to this server to sign in again.`,
+        { cause: err },
+      );
+    case "upstream_unavailable":
+      return new Failure(
+        reason,
+        `Microsoft Entra ID could not be reached or is unavailable${aadsts}; try again shortly.`,
+        { cause: err },
+      );
+    case "server_misconfigured":
+      return new Failure(
+        reason,
+        `Microsoft Entra ID refused the server's own credentials${aadsts}: its app registration, federated ` +
+          "credential or managed identity needs attention.",
+        { cause: err },
+      );
+    default:
+      return new Failure(
+        "upstream_error",
+        `Microsoft Entra ID refused ${action}${aadsts}. ` +
+          "Try again; if it persists, the server's app registration or federated credential needs attention.",
+        { cause: err },
+      );
+  }
+}
+
+function httpStatus(err: unknown): number | undefined {
+  if (err instanceof UpstreamError) return err.status;
+  // @azure/identity's AuthenticationError
+  const status = (err as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status === "number" ? status : undefined;
+}
+
+function isNetworkError(err: unknown): boolean {
+  const name = (err as { name?: string } | undefined)?.name;
+  // `AbortSignal.timeout()` rejects with a TimeoutError; a dropped connection is a TypeError from fetch.
+  if (name === "TimeoutError" || name === "AbortError") return true;
+  const text = String((err as { message?: string })?.message ?? err);
+  return /ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|socket hang up|fetch failed|network|timed? ?out/i.test(
+    text,
+  );
 }

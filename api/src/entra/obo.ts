@@ -12,9 +12,10 @@
  * @module
  */
 import { ManagedIdentityCredential, OnBehalfOfCredential, type TokenCredential } from "@azure/identity";
-import type { Principal } from "../auth/principal.ts";
-import type { Config } from "../config.ts";
-import { aadstsCode, ToolFailure } from "./errors.ts";
+import type { Config } from "../config/config.ts";
+import { Failure } from "../core/failure.ts";
+import type { Principal } from "../core/principal.ts";
+import { entraFailure } from "./errors.ts";
 
 export const TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default";
 export const GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default";
@@ -34,7 +35,10 @@ export interface OboOptions {
 
 const EARLY_RENEWAL_MS = 5 * 60 * 1000;
 
-export function createOboProvider(config: Config, opts: OboOptions = {}): GraphTokenProvider {
+export function createOboProvider(
+  config: Pick<Config, "entra" | "publicUrl" | "managedIdentityClientId">,
+  opts: OboOptions = {},
+): GraphTokenProvider {
   const now = opts.now ?? Date.now;
   const maxEntries = opts.maxEntries ?? 5_000;
   const cache = new Map<string, { token: string; renewAt: number }>();
@@ -64,7 +68,7 @@ export function createOboProvider(config: Config, opts: OboOptions = {}): GraphT
       while (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
       return result.token;
     } catch (err) {
-      throw mapOboError(config, err);
+      throw entraFailure(config, err, "the token exchange");
     }
   }
 
@@ -95,7 +99,10 @@ export function createOboProvider(config: Config, opts: OboOptions = {}): GraphT
  * `api://AzureADTokenExchange`, fetched fresh from MSAL's cache on every call (MSAL renews it before it
  * expires), never stored by us.
  */
-export function createAssertionProvider(config: Config, credential?: TokenCredential): () => Promise<string> {
+export function createAssertionProvider(
+  config: Pick<Config, "managedIdentityClientId">,
+  credential?: TokenCredential,
+): () => Promise<string> {
   let assertionCredential = credential;
   return async function getAssertion() {
     assertionCredential ??= new ManagedIdentityCredential({ clientId: config.managedIdentityClientId });
@@ -104,7 +111,7 @@ export function createAssertionProvider(config: Config, credential?: TokenCreden
       if (!t) throw new Error("The managed identity returned no token");
       return t.token;
     } catch (err) {
-      throw new ToolFailure(
+      throw new Failure(
         "server_misconfigured",
         "The server could not get its managed identity token, so it cannot call Microsoft Entra ID. " +
           "Check that the Function App's user-assigned identity is attached and MANAGED_IDENTITY_CLIENT_ID names it.",
@@ -112,69 +119,4 @@ export function createAssertionProvider(config: Config, credential?: TokenCreden
       );
     }
   };
-}
-
-/** The link a user opens to grant this server's Graph permission in their tenant. */
-export function consentUrl(config: Config): string {
-  const u = new URL(`${config.entra.authorityHost}/${config.entra.tenantId}/oauth2/v2.0/authorize`);
-  u.searchParams.set("client_id", config.entra.clientId);
-  u.searchParams.set("response_type", "code");
-  u.searchParams.set("redirect_uri", `${config.publicUrl}/oauth/consent-complete`);
-  u.searchParams.set("scope", "https://graph.microsoft.com/User.Read");
-  u.searchParams.set("prompt", "consent");
-  return u.toString();
-}
-
-function mapOboError(config: Config, err: unknown): Error {
-  if (err instanceof ToolFailure) return err;
-  const code = aadstsCode(err);
-  switch (code) {
-    case 65001:
-      return new ToolFailure(
-        "consent_required",
-        `This server needs your consent to read your Microsoft Graph profile (AADSTS65001). ` +
-          `Open ${consentUrl(config)} , accept, then call the tool again. ` +
-          "If your organisation blocks user consent, ask an administrator to grant it for the tenant.",
-        { url: consentUrl(config), cause: err },
-      );
-    case 50076:
-    case 50079:
-    case 50158:
-    case 53003:
-      return new ToolFailure(
-        "interaction_required",
-        `Your organisation requires an extra sign-in step (AADSTS${code}, e.g. multi-factor authentication). ` +
-          "Sign out of this server in your MCP client and sign in again.",
-        { cause: err },
-      );
-    case 500133:
-    case 700082:
-    case 50173:
-      return new ToolFailure(
-        "reauthenticate",
-        `Your sign-in has expired (AADSTS${code}). Reconnect to this server to sign in again.`,
-        { cause: err },
-      );
-    default:
-      if (code === undefined && isNetworkError(err)) {
-        return new ToolFailure(
-          "upstream_unavailable",
-          "Microsoft Entra ID could not be reached; try again shortly.",
-          {
-            cause: err,
-          },
-        );
-      }
-      return new ToolFailure(
-        "upstream_error",
-        `Microsoft Entra ID refused the token exchange${code ? ` (AADSTS${code})` : ""}. ` +
-          "Try again; if it persists, the server's app registration or federated credential needs attention.",
-        { cause: err },
-      );
-  }
-}
-
-function isNetworkError(err: unknown): boolean {
-  const text = String((err as { message?: string })?.message ?? err);
-  return /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|socket hang up|fetch failed|network/i.test(text);
 }

@@ -6,8 +6,9 @@
  *
  * @module
  */
-import type { Config } from "../config.ts";
-import { aadstsCode } from "./errors.ts";
+import type { Config } from "../config/config.ts";
+import { callbackUrl, entraUrl } from "../config/paths.ts";
+import { UpstreamError } from "./errors.ts";
 
 export interface UpstreamTokens {
   accessToken: string;
@@ -17,21 +18,8 @@ export interface UpstreamTokens {
   expiresAt: number;
 }
 
-export class UpstreamError extends Error {
-  readonly status: number;
-  readonly error: string;
-  readonly aadsts?: number;
-  constructor(status: number, error: string, description: string) {
-    super(`Entra ID answered ${status} ${error}: ${description}`);
-    this.name = "UpstreamError";
-    this.status = status;
-    this.error = error;
-    this.aadsts = aadstsCode({ message: description });
-  }
-}
-
 /** Scopes the proxy asks Entra for: our API (for OBO), the user's identity, and a refresh token. */
-export function upstreamScope(config: Config): string {
+export function upstreamScope(config: Pick<Config, "entra">): string {
   return `${config.entra.appIdUri}/${config.entra.scope} openid profile offline_access`;
 }
 
@@ -44,24 +32,20 @@ export function upstreamScope(config: Config): string {
 export const GRAPH_CONSENT_SCOPES = ["https://graph.microsoft.com/User.Read"];
 
 /** The scope of the authorize request: `upstreamScope`, plus the Graph permissions to consent to. */
-export function upstreamAuthorizeScope(config: Config): string {
+export function upstreamAuthorizeScope(config: Pick<Config, "entra" | "graph">): string {
   const own = upstreamScope(config);
   return config.graph.adminConsent ? own : [own, ...GRAPH_CONSENT_SCOPES].join(" ");
 }
 
-export function upstreamRedirectUri(config: Config): string {
-  return `${config.publicUrl}/oauth/callback`;
-}
-
 export function upstreamAuthorizeUrl(
-  config: Config,
+  config: Pick<Config, "entra" | "graph" | "publicUrl">,
   p: { state: string; nonce: string; codeChallenge: string; loginHint?: string },
 ): string {
-  const u = new URL(`${config.entra.authorityHost}/${config.entra.tenantId}/oauth2/v2.0/authorize`);
+  const u = entraUrl(config, "authorize");
   u.search = new URLSearchParams({
     client_id: config.entra.clientId,
     response_type: "code",
-    redirect_uri: upstreamRedirectUri(config),
+    redirect_uri: callbackUrl(config),
     response_mode: "query",
     scope: upstreamAuthorizeScope(config),
     state: p.state,
@@ -82,12 +66,12 @@ export interface UpstreamClient {
 }
 
 export function createUpstreamClient(
-  config: Config,
+  config: Pick<Config, "entra" | "publicUrl">,
   deps: { getAssertion: () => Promise<string>; fetch?: typeof fetch; now?: () => number },
 ): UpstreamClient {
   const doFetch = deps.fetch ?? fetch;
   const now = deps.now ?? Date.now;
-  const tokenUrl = `${config.entra.authorityHost}/${config.entra.tenantId}/oauth2/v2.0/token`;
+  const tokenUrl = entraUrl(config, "token");
 
   async function post(params: Record<string, string>): Promise<UpstreamTokens> {
     const body = new URLSearchParams({
@@ -130,7 +114,7 @@ export function createUpstreamClient(
         grant_type: "authorization_code",
         code,
         code_verifier: codeVerifier,
-        redirect_uri: upstreamRedirectUri(config),
+        redirect_uri: callbackUrl(config),
         scope: upstreamScope(config),
       }),
     refresh: (refreshToken) =>

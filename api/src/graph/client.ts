@@ -1,13 +1,14 @@
 /**
- * A small Microsoft Graph client for tools: OBO token in, Graph's error envelope out as a `ToolFailure`.
+ * A small Microsoft Graph client for tools: OBO token in, Graph's error envelope out as a `Failure`.
  *
  * The caller's own token is never sent to Graph: every call carries a Graph token obtained On-Behalf-Of
  * the user. A `401` from Graph drops the cached token and retries once with a fresh exchange.
  *
  * @module
  */
-import type { Principal } from "../auth/principal.ts";
-import { ToolFailure } from "../entra/errors.ts";
+
+import { Failure } from "../core/failure.ts";
+import type { Principal } from "../core/principal.ts";
 import type { GraphTokenProvider } from "../entra/obo.ts";
 
 export interface GraphClient {
@@ -36,7 +37,7 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
           signal: AbortSignal.timeout(15_000),
         });
       } catch (err) {
-        throw new ToolFailure(
+        throw new Failure(
           "upstream_unavailable",
           "Microsoft Graph could not be reached; try again shortly.",
           {
@@ -53,7 +54,7 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
     }
   }
 
-  async function failure(res: Response): Promise<ToolFailure> {
+  async function failure(res: Response): Promise<Failure> {
     let code = "";
     let message = "";
     try {
@@ -66,25 +67,25 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
     const detail = code ? ` (${code})` : "";
     if (res.status === 429) {
       const retryAfterSec = Number(res.headers.get("retry-after")) || undefined;
-      return new ToolFailure(
+      return new Failure(
         "throttled",
         `Microsoft Graph is throttling requests${detail}; try again${retryAfterSec ? ` in ${retryAfterSec} seconds` : " shortly"}.`,
         { retryAfterSec },
       );
     }
     if (res.status >= 500) {
-      return new ToolFailure(
+      return new Failure(
         "upstream_unavailable",
         `Microsoft Graph is unavailable (HTTP ${res.status})${detail}; try again shortly.`,
       );
     }
     if (res.status === 403) {
-      return new ToolFailure(
+      return new Failure(
         "consent_required",
         `Microsoft Graph denied access${detail}: ${message || "insufficient privileges"}.`,
       );
     }
-    return new ToolFailure(
+    return new Failure(
       "upstream_error",
       `Microsoft Graph answered HTTP ${res.status}${detail}${message ? `: ${message}` : ""}.`,
     );

@@ -32,7 +32,7 @@ function loadApp(): Promise<Fetch> {
     appReady = (async () => {
       const [{ createApp }, { loadConfig }, { nodeHostDeps }] = await Promise.all([
         import("../app.ts"),
-        import("../config.ts"),
+        import("../config/config.ts"),
         import("./node-deps.ts"),
       ]);
       const config = loadConfig(process.env);
@@ -68,17 +68,13 @@ export async function handleHttp(
 }
 
 export async function handleSweep(_timer: Timer, context: InvocationContext): Promise<void> {
-  const [{ loadConfig }, { createStore }] = await Promise.all([
-    import("../config.ts"),
-    import("../store/index.ts"),
+  const [{ loadConfig }, { createStateStore }] = await Promise.all([
+    import("../config/config.ts"),
+    import("../services.ts"),
   ]);
   const config = loadConfig(process.env);
-  // The same rule as createApp: proxy mode always has a table, Entra-direct mode when one is configured
-  // (the SSE backplane then keeps its sessions there).
-  const store =
-    config.authMode === "proxy" || config.storage.tableEndpoint
-      ? createStore(config, { managedIdentityClientId: config.managedIdentityClientId })
-      : undefined;
+  // The app's own store (see services.ts): none in Entra-direct mode without a table.
+  const store = createStateStore(config);
   const { swept } = await sweepExpiredState({ store });
   context.log(JSON.stringify({ level: "info", msg: "swept expired state", swept }));
 }

@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 
 export interface LandingOptions {
   /** The folder with index.html. */

@@ -23,8 +23,12 @@ import http from "node:http";
 import https from "node:https";
 import type { LookupFunction } from "node:net";
 import { Readable } from "node:stream";
-import { type FetchLike, FORBIDDEN_ADDRESS_ERROR_CODE, type ResolveHost } from "../oauth/cimd.ts";
-import { ipLiteral, isLoopbackAddress, nonPublicReason } from "../oauth/ip.ts";
+import {
+  type FetchLike,
+  FORBIDDEN_ADDRESS_ERROR_CODE,
+  type ResolveHost,
+} from "../authorization-server/clients/cimd.ts";
+import { ipLiteral, isLoopbackAddress, nonPublicReason } from "../authorization-server/clients/ip.ts";
 
 /** `ResolveHost` for Node: every A and AAAA answer, as the system resolver (getaddrinfo) sees them. */
 export const resolveHost: ResolveHost = async (hostname) =>
@@ -59,8 +63,7 @@ export function createSafeFetch(options: SafeFetchOptions = {}): FetchLike {
         const why = refusal(a.address);
         if (why) return callback(new ForbiddenAddressError(hostname, a.address, why), "", 0);
       }
-      if (opts.all)
-        return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addresses);
+      if (opts.all) return callback(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);
     });
   };

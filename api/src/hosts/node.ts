@@ -1,7 +1,7 @@
 /**
  * The local host: the Hono app on Node's HTTP server.
  *
- * `node api/src/hosts/node.ts` reads the environment (see `config.ts`), listens on `PORT` (default 7071)
+ * `node api/src/hosts/node.ts` reads the environment (see `config/config.ts`), listens on `PORT` (default 7071)
  * at `HOST` (default 127.0.0.1), and stops cleanly on SIGINT/SIGTERM. It also serves the landing page
  * (`app/`, see `landing.ts`) at `/`.
  *
@@ -12,7 +12,7 @@ import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { createApp } from "../app.ts";
-import { ConfigError, loadConfig } from "../config.ts";
+import { ConfigError, loadConfig } from "../config/config.ts";
 import { createLandingSite } from "./landing.ts";
 import { nodeHostDeps } from "./node-deps.ts";
 

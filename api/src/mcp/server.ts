@@ -10,14 +10,13 @@ import {
   type McpHttpHandler,
   McpServer,
 } from "@modelcontextprotocol/server";
-import { principalOf } from "../auth/principal.ts";
-import type { Config } from "../config.ts";
-import { ToolFailure } from "../entra/errors.ts";
+import type { Config } from "../config/config.ts";
+import { Failure, toolResult } from "../core/failure.ts";
+import type { Logger } from "../core/log.ts";
+import { principalOf } from "../core/principal.ts";
 import type { GraphTokenProvider } from "../entra/obo.ts";
 import { type GraphClient, graphClientFor } from "../graph/client.ts";
-import type { Logger } from "../log.ts";
 import type { ToolDefinition } from "./tool.ts";
-import { tools as defaultTools } from "./tools/index.ts";
 
 export const SERVER_INFO = { name: "entra-graph-mcp", title: "Microsoft Graph (Entra ID)", version: "0.1.0" };
 
@@ -25,11 +24,15 @@ export interface McpDeps {
   graphTokens: GraphTokenProvider;
   fetch?: typeof fetch;
   logger: Logger;
-  tools?: ToolDefinition[];
+  /** The tools to serve (`tools/index.ts` lists every tool the server has). */
+  tools: ToolDefinition[];
 }
 
-export function createMcp(config: Config, deps: McpDeps): McpHttpHandler {
-  const tools = deps.tools ?? (defaultTools as ToolDefinition[]);
+export function createMcp(
+  config: Pick<Config, "graph" | "maxBodyBytes" | "authMode">,
+  deps: McpDeps,
+): McpHttpHandler {
+  const { tools } = deps;
   return createMcpHandler(
     (ctx) => {
       const principal = principalOf(ctx.authInfo);
@@ -64,23 +67,14 @@ export function createMcp(config: Config, deps: McpDeps): McpHttpHandler {
             try {
               return await tool.handler(input, toolCtx);
             } catch (err) {
-              if (err instanceof ToolFailure) {
+              if (err instanceof Failure) {
                 deps.logger.warn("tool failed", {
                   tool: tool.name,
-                  kind: err.kind,
+                  reason: err.reason,
                   oid: principal.objectId,
                   cause: causeText(err),
                 });
-                return {
-                  isError: true,
-                  content: [{ type: "text", text: err.message }],
-                  structuredContent: {
-                    error: err.kind,
-                    message: err.message,
-                    ...(err.url ? { url: err.url } : {}),
-                    ...(err.retryAfterSec ? { retryAfter: err.retryAfterSec } : {}),
-                  },
-                };
+                return toolResult(err);
               }
               throw err;
             }

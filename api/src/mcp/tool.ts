@@ -6,15 +6,16 @@
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { z } from "zod";
-import type { Principal } from "../auth/principal.ts";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
+import type { Principal } from "../core/principal.ts";
 import type { GraphClient } from "../graph/client.ts";
 
 export interface ToolContext {
   principal: Principal;
   /** Microsoft Graph as the signed-in user (On-Behalf-Of); created lazily, so tools that don't use it cost nothing. */
   graph: GraphClient;
-  config: Config;
+  /** The server settings a tool may show: which auth mode it runs in. */
+  config: Pick<Config, "authMode">;
 }
 
 export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {
@@ -23,7 +24,8 @@ export interface ToolDefinition<Input extends z.ZodObject = z.ZodObject> {
   description: string;
   inputSchema: Input;
   annotations?: { readOnlyHint?: boolean; openWorldHint?: boolean };
-  handler: (input: z.infer<Input>, ctx: ToolContext) => Promise<CallToolResult>;
+  // A method, not a function-typed property: a list of tools with different inputs is a ToolDefinition[].
+  handler(input: z.infer<Input>, ctx: ToolContext): Promise<CallToolResult>;
 }
 
 /** Identity helper that keeps the input type of each tool definition. */

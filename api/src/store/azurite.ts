@@ -10,6 +10,7 @@
  * @module
  */
 import { AzureNamedKeyCredential, TableClient } from "@azure/data-tables";
+import { isLoopbackHost } from "../core/loopback.ts";
 
 export const AZURITE_ACCOUNT = "devstoreaccount1";
 // The public, documented development key every Azurite instance accepts.
@@ -24,7 +25,7 @@ export function isAzuriteEndpoint(endpoint: string): boolean {
   } catch {
     return false;
   }
-  const loopback = u.hostname === "127.0.0.1" || u.hostname === "localhost" || u.hostname === "[::1]";
+  const loopback = isLoopbackHost(u.hostname);
   return loopback && u.pathname.replace(/\/+$/, "") === `/${AZURITE_ACCOUNT}`;
 }
 

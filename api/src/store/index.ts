@@ -11,7 +11,7 @@
  */
 import { TableClient } from "@azure/data-tables";
 import { ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
-import type { Config } from "../config.ts";
+import type { Config } from "../config/config.ts";
 import { azuriteTableClient, isAzuriteEndpoint } from "./azurite.ts";
 import type { Store } from "./store.ts";
 import { TableStore } from "./tables.ts";

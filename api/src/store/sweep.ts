@@ -1,9 +1,9 @@
 /**
  * The periodic clean-up of expired proxy-mode state (pending authorizations, codes, grants, consent).
  *
- * On Azure a Functions timer trigger calls `sweepExpiredState` (see `hosts/functions.ts`). Until the
- * state store exists this sweeps nothing; once it does, the host passes the store in and this stays
- * the single place that decides what "expired" means for the sweep.
+ * On Azure a Functions timer trigger calls `sweepExpiredState` with the app's store (see
+ * `hosts/functions.ts` and `services.ts`); without one (Entra-direct mode without a table) it sweeps
+ * nothing.
  *
  * @module
  */

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { base64 } from "../../core/encoding.ts";
 import { defineTool } from "../tool.ts";
 
 /** The signed-in user's profile photo as MCP image content (`GET /me/photo/$value`). */
@@ -12,14 +13,7 @@ export default defineTool({
     const photo = await graph.getBytes("/me/photo/$value");
     if (!photo) return { content: [{ type: "text", text: "You have no profile photo in Microsoft Graph." }] };
     return {
-      content: [{ type: "image", data: toBase64(photo.bytes), mimeType: photo.contentType.split(";")[0] }],
+      content: [{ type: "image", data: base64(photo.bytes), mimeType: photo.contentType.split(";")[0] }],
     };
   },
 });
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000)
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}

@@ -1,0 +1,63 @@
+/**
+ * The authorization server (proxy mode) as one sub-app: metadata, keys, registration, authorize,
+ * consent, the Entra callback, token and revocation.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { mountAuthorize } from "./authorize.ts";
+import { mountCallback } from "./callback.ts";
+import type { AsContext } from "./context.ts";
+import { authorizationServerMetadata, OAUTH_PATHS } from "./metadata.ts";
+import { mountRegister } from "./register.ts";
+import { mountTokenEndpoints } from "./token.ts";
+
+export function authorizationServerRoutes(as: AsContext): Hono {
+  const app = new Hono();
+  // Browser-based clients call these cross-origin; none of them uses cookies, so any origin may.
+  const open = cors({
+    origin: "*",
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: ["Content-Type", "Authorization"],
+    maxAge: 86400,
+  });
+  for (const path of [
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+    OAUTH_PATHS.jwks,
+    OAUTH_PATHS.token,
+    OAUTH_PATHS.register,
+    OAUTH_PATHS.revoke,
+  ]) {
+    app.use(path, open);
+  }
+  // The form and JSON bodies these endpoints read are small: refuse big ones before buffering them.
+  const limit = bodyLimit({
+    maxSize: as.config.maxBodyBytes,
+    onError: (c) =>
+      c.json(
+        {
+          error: "invalid_request",
+          error_description: `Request body exceeds ${as.config.maxBodyBytes} bytes`,
+        },
+        413,
+        { "Cache-Control": "no-store" },
+      ),
+  });
+  for (const path of [OAUTH_PATHS.token, OAUTH_PATHS.register, OAUTH_PATHS.revoke, OAUTH_PATHS.consent]) {
+    app.use(path, limit);
+  }
+  const metadata = authorizationServerMetadata(as.config);
+  app.get("/.well-known/oauth-authorization-server", (c) => c.json(metadata));
+  app.get("/.well-known/openid-configuration", (c) => c.json(metadata));
+  app.get(OAUTH_PATHS.jwks, async (c) =>
+    c.json((await as.keyring.load(as.now())).signing.jwks, 200, { "Cache-Control": "max-age=300" }),
+  );
+  mountRegister(app, as);
+  mountAuthorize(app, as);
+  mountCallback(app, as);
+  mountTokenEndpoints(app, as);
+  return app;
+}

@@ -1,0 +1,52 @@
+/**
+ * `/register`: Dynamic Client Registration (RFC 7591), deprecated by MCP 2026-07-28 and kept for the
+ * clients that still use it. Public clients only, validated metadata, rate-limited per caller and
+ * overall; registrations expire when unused.
+ *
+ * @module
+ */
+import type { Context, Hono } from "hono";
+import { parseClientMetadata } from "../clients/metadata.ts";
+import { type AsContext, oauthJsonError } from "./context.ts";
+import { OAUTH_PATHS } from "./metadata.ts";
+
+export function mountRegister(app: Hono, as: AsContext): void {
+  app.post(OAUTH_PATHS.register, async (c) => {
+    const limit = await as.registerLimiter.hit(callerAddress(c));
+    if (!limit.allowed) {
+      return oauthJsonError(c, 429, "too_many_requests", "Too many registrations; try again later.", {
+        "Retry-After": String(limit.retryAfterSec),
+      });
+    }
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return oauthJsonError(
+        c,
+        400,
+        "invalid_client_metadata",
+        "The registration request must be a JSON object.",
+      );
+    }
+    const parsed = parseClientMetadata(body);
+    if (!parsed.ok) {
+      as.logger.warn("register refused", { reason: parsed.error.reason, detail: parsed.error.detail });
+      return oauthJsonError(c, 400, parsed.error.code, parsed.error.description);
+    }
+    const record = await as.clients.register(parsed.value);
+    as.logger.info("client registered", { client: record.client_id, name: record.client_name });
+    const { source: _source, ...metadata } = record;
+    return c.json({ ...metadata, client_id_issued_at: Math.floor(as.now() / 1000) }, 201, {
+      "Cache-Control": "no-store",
+    });
+  });
+}
+
+/** The caller's address as the platform reports it (the last X-Forwarded-For hop is the one Azure's front end added; earlier hops are client-supplied). */
+function callerAddress(c: Context): string {
+  const address =
+    c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim() || c.req.header("x-real-ip") || "direct";
+  // An address is at most 45 characters (IPv6 with an embedded IPv4); anything longer is not one.
+  return address.slice(0, 64);
+}

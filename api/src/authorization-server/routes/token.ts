@@ -1,0 +1,161 @@
+/**
+ * `/token` (authorization_code with PKCE, refresh_token with rotation) and `/revoke` (RFC 7009).
+ * Every answer carries `Cache-Control: no-store` (RFC 6749 §5.1).
+ *
+ * @module
+ */
+import type { Context, Hono } from "hono";
+import { isOwnResource } from "../../config/paths.ts";
+import { sha256b64url } from "../../core/encoding.ts";
+import { ANSWERS, Failure } from "../../core/failure.ts";
+import type { CodeGrantRequest } from "../tokens/grants.ts";
+import { sameSecret } from "./authorize.ts";
+import { type AsContext, oauthJsonError } from "./context.ts";
+import { OAUTH_PATHS } from "./metadata.ts";
+
+const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+export function mountTokenEndpoints(app: Hono, as: AsContext): void {
+  const { config } = as;
+
+  app.post(OAUTH_PATHS.token, async (c) => {
+    const form = await readForm(c);
+    if (!form)
+      return oauthJsonError(
+        c,
+        400,
+        "invalid_request",
+        "Send the token request as application/x-www-form-urlencoded.",
+      );
+    const clientId = form.client_id ?? basicClientId(c.req.header("authorization"));
+    if (!clientId)
+      return oauthJsonError(
+        c,
+        401,
+        "invalid_client",
+        "client_id is required (public clients authenticate with PKCE, not a secret).",
+      );
+    if (form.client_secret)
+      return oauthJsonError(
+        c,
+        401,
+        "invalid_client",
+        "This server's clients are public: send no client_secret.",
+      );
+    // RFC 8707 §2.2: tokens are only for this server (its MCP endpoint, or its legacy SSE one).
+    if (form.resource !== undefined && !isOwnResource(config, form.resource)) {
+      return oauthJsonError(
+        c,
+        400,
+        "invalid_target",
+        `This server issues tokens only for ${config.resource}.`,
+      );
+    }
+    try {
+      switch (form.grant_type) {
+        case "authorization_code": {
+          if (!form.code) return oauthJsonError(c, 400, "invalid_request", "code is required.");
+          if (!form.code_verifier || !VERIFIER.test(form.code_verifier)) {
+            return oauthJsonError(
+              c,
+              400,
+              "invalid_request",
+              "A PKCE code_verifier (43-128 characters) is required.",
+            );
+          }
+          const { code_verifier: verifier } = form;
+          const tokens = await as.grants.redeemCode(form.code, (row) =>
+            checkRedemption(row, {
+              clientId,
+              verifier,
+              redirectUri: form.redirect_uri,
+              resource: form.resource,
+            }),
+          );
+          return c.json(tokens, 200, NO_STORE);
+        }
+        case "refresh_token": {
+          if (!form.refresh_token)
+            return oauthJsonError(c, 400, "invalid_request", "refresh_token is required.");
+          const scopes = form.scope ? form.scope.split(" ").filter(Boolean) : undefined;
+          const tokens = await as.grants.refresh(form.refresh_token, clientId, scopes);
+          return c.json(tokens, 200, NO_STORE);
+        }
+        default:
+          return oauthJsonError(
+            c,
+            400,
+            "unsupported_grant_type",
+            "Supported grant types: authorization_code, refresh_token.",
+          );
+      }
+    } catch (err) {
+      if (err instanceof Failure) {
+        as.logger.warn("token refused", {
+          client: clientId,
+          grant_type: form.grant_type,
+          reason: err.reason,
+          description: err.message,
+          ...err.log,
+        });
+        const answer = ANSWERS[err.reason];
+        return oauthJsonError(c, answer.status, answer.oauthError, err.message);
+      }
+      throw err;
+    }
+  });
+
+  app.post(OAUTH_PATHS.revoke, async (c) => {
+    const form = await readForm(c);
+    if (!form?.token) return oauthJsonError(c, 400, "invalid_request", "token is required.");
+    await as.grants.revoke(form.token, form.client_id ?? basicClientId(c.req.header("authorization")));
+    // RFC 7009 §2.2: 200 whether or not the token existed.
+    return c.body(null, 200, NO_STORE);
+  });
+}
+
+/**
+ * The token request matches the authorization request the code was issued for: the same client, the
+ * redirect URI repeated exactly if it was given (RFC 6749 §4.1.3), the PKCE verifier that hashes to the
+ * challenge (RFC 7636 §4.6), and the same resource if both name one (RFC 8707 §2.2).
+ */
+async function checkRedemption(
+  row: CodeGrantRequest,
+  request: { clientId: string; verifier: string; redirectUri?: string; resource?: string },
+): Promise<void> {
+  if (row.clientId !== request.clientId)
+    throw new Failure("invalid_grant", "The code was issued to another client.");
+  const mismatch =
+    request.redirectUri === undefined
+      ? row.redirectUriGiven !== false
+      : request.redirectUri !== row.redirectUri;
+  if (mismatch) throw new Failure("invalid_grant", "redirect_uri does not match the authorization request.");
+  if (!(await sameSecret(await sha256b64url(request.verifier), row.codeChallenge))) {
+    throw new Failure("invalid_grant", "The code_verifier does not match the code_challenge.");
+  }
+  if (row.resource !== undefined && request.resource !== undefined && request.resource !== row.resource) {
+    throw new Failure("invalid_grant", "resource does not match the authorization request.");
+  }
+}
+
+const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };
+
+async function readForm(c: Context): Promise<Record<string, string> | undefined> {
+  const type = c.req.header("content-type") ?? "";
+  if (!type.startsWith("application/x-www-form-urlencoded")) return undefined;
+  const params = new URLSearchParams(await c.req.text());
+  const out: Record<string, string> = {};
+  for (const [k, v] of params) out[k] = v;
+  return out;
+}
+
+/** Some clients send a public client's id as HTTP Basic with an empty password. */
+function basicClientId(header: string | undefined): string | undefined {
+  if (!header?.startsWith("Basic ")) return undefined;
+  try {
+    const [id] = atob(header.slice(6)).split(":");
+    return decodeURIComponent(id) || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Validates the access tokens this server issues in proxy mode, and gives tools the user's Entra token
+ * for On-Behalf-Of: decrypted from the grant with the key the token carries, renewed with the stored
+ * Entra refresh token when it has expired.
+ *
+ * @module
+ */
+import { errors } from "jose";
+import type { Config } from "../../config/config.ts";
+import { Failure } from "../../core/failure.ts";
+import type { Logger } from "../../core/log.ts";
+import type { TokenVerifier } from "../../core/principal.ts";
+import { entraFailure } from "../../entra/errors.ts";
+import type { UpstreamClient, UpstreamTokens } from "../../entra/upstream.ts";
+import type { GrantService } from "./grants.ts";
+
+const RENEW_BEFORE_MS = 5 * 60 * 1000;
+
+type VerifiedAccess = Awaited<ReturnType<GrantService["verifyAccessToken"]>>;
+
+export function createProxyVerifier(
+  config: Pick<Config, "entra" | "publicUrl">,
+  deps: { grants: GrantService; upstream: UpstreamClient; logger: Logger; now?: () => number },
+): TokenVerifier {
+  const now = deps.now ?? Date.now;
+  return {
+    async verify(token) {
+      const v = await verifyAccess(deps.grants, token);
+      if (!v.scopes.includes(config.entra.scope)) {
+        throw new Failure("insufficient_scope", `The token lacks the "${config.entra.scope}" scope`);
+      }
+      const { grant } = v;
+      let renewed: Promise<string> | undefined;
+      return {
+        expiresAt: v.exp,
+        principal: {
+          tenantId: grant.tid,
+          objectId: grant.oid,
+          name: grant.name,
+          username: grant.username,
+          scopes: v.scopes,
+          clientId: grant.clientId,
+          userAssertion: () => {
+            renewed ??= currentUpstreamToken(config, deps, v, now());
+            return renewed;
+          },
+        },
+      };
+    },
+  };
+}
+
+/** RFC 6750 §3.1: a token that is not one of ours, expired, or whose grant is gone is `invalid_token`. */
+async function verifyAccess(grants: GrantService, token: string): Promise<VerifiedAccess> {
+  try {
+    return await grants.verifyAccessToken(token);
+  } catch (err) {
+    if (err instanceof Failure) throw new Failure("invalid_token", err.message, { cause: err });
+    if (err instanceof errors.JWTExpired) throw new Failure("invalid_token", "The token has expired");
+    if (err instanceof errors.JOSEError)
+      throw new Failure("invalid_token", "The token is not valid for this server");
+    throw err;
+  }
+}
+
+/**
+ * The user's Entra access token, renewed with the stored Entra refresh token when it is within five
+ * minutes of expiry (RFC 6749 §6), and the rotated refresh token kept for next time. A refused refresh
+ * token means a new sign-in; Entra down or slow means "try again shortly" (`entraFailure`).
+ */
+async function currentUpstreamToken(
+  config: Pick<Config, "entra" | "publicUrl">,
+  deps: { grants: GrantService; upstream: UpstreamClient; logger: Logger },
+  v: VerifiedAccess,
+  at: number,
+): Promise<string> {
+  const { grant, grantId, grantKey, etag } = v;
+  const upstream = await deps.grants.openUpstream(grantId, grant, grantKey);
+  if (upstream.expiresAt - RENEW_BEFORE_MS > at) return upstream.accessToken;
+  if (!upstream.refreshToken) {
+    throw new Failure(
+      "reauthenticate",
+      "Your Microsoft Entra sign-in has expired. Reconnect to this server to sign in again.",
+    );
+  }
+  let next: UpstreamTokens;
+  try {
+    next = await deps.upstream.refresh(upstream.refreshToken);
+  } catch (err) {
+    const failure = entraFailure(config, err, "renewing your sign-in");
+    deps.logger.warn("upstream refresh failed", {
+      oid: grant.oid,
+      reason: failure.reason,
+      error: (err as Error).message.slice(0, 300),
+    });
+    throw failure;
+  }
+  await deps.grants.saveUpstream(grantId, grant, etag, grantKey, {
+    ...next,
+    refreshToken: next.refreshToken ?? upstream.refreshToken,
+  });
+  return next.accessToken;
+}

@@ -1,0 +1,208 @@
+/**
+ * Every service the server runs on, built once from the configuration and the host's side effects.
+ *
+ * Both hosts build the app through here (`createApp`), and the Functions sweep timer takes its store
+ * from here (`createStateStore`), so the rules that pick a service (which store, which token verifier,
+ * which authorization server) are written once. No `process.env`, no Node-only API, no I/O while
+ * building: hosts hand in what touches the platform.
+ *
+ * @module
+ */
+
+import { signedCookies } from "./authorization-server/browser/cookies.ts";
+import { type CimdResolverOptions, createCimdResolver } from "./authorization-server/clients/cimd.ts";
+import { createRegistrationRateLimiter } from "./authorization-server/clients/rate-limit.ts";
+import { createClientRegistry } from "./authorization-server/clients/registry.ts";
+import type { AsContext } from "./authorization-server/routes/context.ts";
+import { authorizationServerMetadata } from "./authorization-server/routes/metadata.ts";
+import { createGrantService } from "./authorization-server/tokens/grants.ts";
+import { createKeyring } from "./authorization-server/tokens/keyring.ts";
+import { createProxyVerifier } from "./authorization-server/tokens/verifier.ts";
+import type { Config } from "./config/config.ts";
+import { entraUrl, MESSAGES_PATH } from "./config/paths.ts";
+import { consoleLogger, type Logger } from "./core/log.ts";
+import type { TokenVerifier } from "./core/principal.ts";
+import { createAssertionProvider, createOboProvider, type GraphTokenProvider } from "./entra/obo.ts";
+import { createUpstreamClient } from "./entra/upstream.ts";
+import { createEntraKeySet, createEntraVerifier } from "./entra/verifier.ts";
+import { type Backplane, InProcessBackplane } from "./legacy-sse/backplane.ts";
+import { createSseBridge, SSE_DEFAULTS, type SseBridge } from "./legacy-sse/bridge.ts";
+import { StoreBackplane } from "./legacy-sse/store-backplane.ts";
+import { createMcp } from "./mcp/server.ts";
+import type { ToolDefinition } from "./mcp/tool.ts";
+import { tools } from "./mcp/tools/index.ts";
+import type { AuthorizationServerFacts } from "./resource-server/metadata.ts";
+import { createStore } from "./store/index.ts";
+import type { Store } from "./store/store.ts";
+
+/** What a host (or a test) hands in; everything has a default built from the configuration. */
+export interface Deps {
+  fetch: typeof fetch;
+  now: () => number;
+  logger: Logger;
+  verifier: TokenVerifier;
+  graphTokens: GraphTokenProvider;
+  tools?: ToolDefinition[];
+  /** The client assertion for Entra (the managed identity's token by default). */
+  getAssertion: () => Promise<string>;
+  /** Proxy-mode state; Table Storage from the configuration by default. */
+  store: Store;
+  /** DNS for the CIMD fetcher's address checks; hosts pass their platform's resolver. */
+  resolveHost: CimdResolverOptions["resolveHost"];
+  /** The fetch used for client ID metadata documents (hosts may pin resolved addresses). */
+  cimdFetch: CimdResolverOptions["fetch"];
+  /** The legacy SSE transport's limits and backplane (defaults: `SSE_DEFAULTS`; the store's backplane when there is a store). */
+  sse: SseSettings;
+}
+
+export interface SseSettings {
+  backplane?: Backplane;
+  maxSessionsPerUser?: number;
+  keepAliveMs?: number;
+  idleTimeoutMs?: number;
+  maxLifetimeMs?: number;
+}
+
+export interface Services {
+  config: Config;
+  logger: Logger;
+  now: () => number;
+  /** The MCP server (Streamable HTTP). */
+  mcp: ReturnType<typeof createMcp>;
+  /** The legacy HTTP+SSE transport over the same MCP server. */
+  sse: SseBridge;
+  /** Who checks bearer tokens at the MCP endpoints. */
+  verifier: TokenVerifier;
+  /** The authorization server the Protected Resource Metadata names: Entra ID, or this server in proxy mode. */
+  authorizationServerMetadata: AuthorizationServerFacts;
+  /** Proxy mode: the authorization server this server runs in front of Entra ID. */
+  authorizationServer?: AsContext;
+}
+
+/**
+ * The state store, or none: proxy mode keeps its state in one; Entra-direct mode has one only when a
+ * table is configured (the SSE backplane then keeps its sessions there, so instances share them).
+ */
+export function createStateStore(config: Config, deps: { now?: () => number } = {}): Store | undefined {
+  return config.authMode === "proxy" || config.storage.tableEndpoint
+    ? createStore(config, { managedIdentityClientId: config.managedIdentityClientId, now: deps.now })
+    : undefined;
+}
+
+export function createServices(config: Config, deps: Partial<Deps> = {}): Services {
+  const logger = deps.logger ?? consoleLogger;
+  const now = deps.now ?? Date.now;
+  const getAssertion = deps.getAssertion ?? createAssertionProvider(config);
+  const entraKeys = createEntraKeySet(config, { fetch: deps.fetch });
+  const entraVerifier = createEntraVerifier(config, { fetch: deps.fetch, now, keySet: entraKeys });
+  const graphTokens = deps.graphTokens ?? createOboProvider(config, { now, getAssertion });
+  const mcp = createMcp(config, { graphTokens, fetch: deps.fetch, logger, tools: deps.tools ?? tools });
+  const store = deps.store ?? createStateStore(config, { now });
+  const sse = createLegacySse(config, deps.sse ?? {}, { store, mcp, logger, now });
+
+  if (config.authMode === "entra") {
+    return {
+      config,
+      logger,
+      now,
+      mcp,
+      sse,
+      verifier: deps.verifier ?? entraVerifier,
+      authorizationServerMetadata: {
+        issuer: config.entra.issuer,
+        authorization_endpoint: entraUrl(config, "authorize").href,
+        token_endpoint: entraUrl(config, "token").href,
+        response_types_supported: ["code"],
+      },
+    };
+  }
+
+  if (!store) throw new Error("proxy mode needs a store");
+  const keyring = createKeyring(store);
+  const grants = createGrantService(config, { store, keyring, now });
+  const upstream = createUpstreamClient(config, { getAssertion, fetch: deps.fetch, now });
+  const cimd = createCimdResolver({
+    fetch: deps.cimdFetch ?? ((url, init) => (deps.fetch ?? fetch)(url, init)),
+    resolveHost:
+      deps.resolveHost ??
+      (async () => {
+        throw new Error("this host provides no DNS resolver for client ID metadata documents");
+      }),
+    now,
+    allowLoopbackHttp: config.oauth.cimdAllowLoopbackHttp,
+  });
+  const clients = createClientRegistry({
+    store,
+    cimd,
+    now,
+    preregistered: config.oauth.preregisteredClients.map((c) => ({
+      ...c,
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+      application_type: "native",
+      source: "preregistered",
+    })),
+  });
+  return {
+    config,
+    logger,
+    now,
+    mcp,
+    sse,
+    verifier: deps.verifier ?? createProxyVerifier(config, { grants, upstream, logger, now }),
+    authorizationServerMetadata: authorizationServerMetadata(config),
+    authorizationServer: {
+      config,
+      store,
+      keyring,
+      grants,
+      clients,
+      upstream,
+      entraVerifier,
+      entraKeys,
+      cookies: signedCookies({
+        secure: config.publicOrigin.secure,
+        hmacKey: async () => (await keyring.load(now())).hmac,
+        now,
+      }),
+      registerLimiter: createRegistrationRateLimiter({
+        increment: (key, windowSec) => store.increment("ratelimit", key, windowSec),
+        now,
+      }),
+      logger,
+      now,
+    },
+  };
+}
+
+function createLegacySse(
+  config: Config,
+  settings: SseSettings,
+  deps: { store: Store | undefined; mcp: Services["mcp"]; logger: Logger; now: () => number },
+): SseBridge {
+  const { store, logger, now } = deps;
+  const maxSessionsPerUser = settings.maxSessionsPerUser ?? SSE_DEFAULTS.maxSessionsPerUser;
+  const maxLifetimeMs = settings.maxLifetimeMs ?? SSE_DEFAULTS.maxLifetimeMs;
+  return createSseBridge({
+    backplane:
+      settings.backplane ??
+      (store
+        ? new StoreBackplane(store, {
+            maxSessionsPerOwner: maxSessionsPerUser,
+            maxSessionLifetimeMs: maxLifetimeMs,
+            logger,
+            now,
+          })
+        : new InProcessBackplane({ maxSessionsPerOwner: maxSessionsPerUser })),
+    mcp: deps.mcp,
+    mcpUrl: config.resource,
+    messagesPath: MESSAGES_PATH,
+    logger,
+    maxSessionsPerUser,
+    keepAliveMs: settings.keepAliveMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    maxLifetimeMs,
+    now,
+  });
+}
