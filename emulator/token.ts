@@ -4,7 +4,8 @@ import { createHash, randomUUID } from "node:crypto";
 import type { Context, Hono } from "hono";
 import { tenantKind } from "./discovery.ts";
 import { entraTime7 } from "./errors.ts";
-import { entraErrorResponse, json, NO_STORE, readForm, sleep } from "./http.ts";
+import { applyFault } from "./faults.ts";
+import { entraErrorResponse, entraFaultResponse, json, NO_STORE, readForm, sleep } from "./http.ts";
 import { decodeJwt, randomId, verifyJwt } from "./keys.ts";
 import {
   checkResourceParam,
@@ -374,6 +375,10 @@ export function mountToken(app: Hono, state: State): void {
     const delay = state.takeDelay(kind);
     if (delay) await sleep(delay);
     const cid = new URL(c.req.url).searchParams.get("client-request-id") ?? form["client-request-id"];
+    const faulted = await applyFault(state.faultSet, c, kind, (status, retryAfter) =>
+      entraFaultResponse(state, kind, status, retryAfter, cid),
+    );
+    if (faulted) return faulted;
     const error = (f: Fail) => entraErrorResponse(state, kind, f.code, f.params, cid);
     const segment = c.req.param("tenant");
     if (!tenantKind(state, segment)) return error(fail(90002, { tenant: segment }));
