@@ -21,6 +21,7 @@ import { createProxyVerifier } from "./authorization-server/tokens/verifier.ts";
 import type { Config } from "./config/config.ts";
 import { entraUrl, MESSAGES_PATH } from "./config/paths.ts";
 import { consoleLogger, type Logger } from "./core/log.ts";
+import { isLoopbackHost } from "./core/loopback.ts";
 import type { TokenVerifier } from "./core/principal.ts";
 import { createAssertionProvider, createOboProvider, type GraphTokenProvider } from "./entra/obo.ts";
 import { createUpstreamClient } from "./entra/upstream.ts";
@@ -34,6 +35,16 @@ import { tools } from "./mcp/tools/index.ts";
 import type { AuthorizationServerFacts } from "./resource-server/metadata.ts";
 import { createStore } from "./store/index.ts";
 import type { Store } from "./store/store.ts";
+
+/**
+ * The registration budget of a server whose own URL is on loopback (`npm start`, a developer's machine):
+ * every client there registers from one address, and connecting a few dozen clients in a minute is
+ * ordinary work. A deployment's public URL is never loopback, so production keeps the limiter's defaults.
+ */
+export const LOCAL_REGISTRATION_BUDGET = {
+  perIp: { limit: 120, windowSec: 60 },
+  overall: { limit: 2000, windowSec: 3600 },
+} as const;
 
 /** What a host (or a test) hands in; everything has a default built from the configuration. */
 export interface Deps {
@@ -129,6 +140,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
         throw new Error("this host provides no DNS resolver for client ID metadata documents");
       }),
     now,
+    logger,
     allowLoopbackHttp: config.oauth.cimdAllowLoopbackHttp,
   });
   const clients = createClientRegistry({
@@ -169,6 +181,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
       registerLimiter: createRegistrationRateLimiter({
         increment: (key, windowSec) => store.increment("ratelimit", key, windowSec),
         now,
+        ...(isLoopbackHost(config.publicOrigin.hostname) ? LOCAL_REGISTRATION_BUDGET : {}),
       }),
       logger,
       now,

@@ -21,12 +21,17 @@ export function callbackUrl(config: Pick<Site, "publicUrl">): string {
   return `${config.publicUrl}${CALLBACK_PATH}`;
 }
 
-/** The tenant's Entra ID v2 endpoints: the authorize and token endpoints, and its signing keys. */
+/**
+ * The tenant's Entra ID v2 endpoints: the authorize and token endpoints, and its signing keys. The
+ * authorize endpoint is the one browsers open, on the browser authority host (the local emulator serves
+ * it on plain HTTP loopback); the others are called by the server, on the authority host.
+ */
 export function entraUrl(
-  config: { entra: { authorityHost: string; tenantId: string } },
+  config: { entra: { authorityHost: string; browserAuthorityHost: string; tenantId: string } },
   endpoint: "authorize" | "token" | "keys",
 ): URL {
-  const tenant = `${config.entra.authorityHost}/${config.entra.tenantId}`;
+  const host = endpoint === "authorize" ? config.entra.browserAuthorityHost : config.entra.authorityHost;
+  const tenant = `${host}/${config.entra.tenantId}`;
   return new URL(endpoint === "keys" ? `${tenant}/discovery/v2.0/keys` : `${tenant}/oauth2/v2.0/${endpoint}`);
 }
 

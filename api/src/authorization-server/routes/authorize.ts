@@ -14,7 +14,7 @@
  */
 import type { Context, Hono } from "hono";
 import { isOwnResource } from "../../config/paths.ts";
-import { randomToken, sha256b64url } from "../../core/encoding.ts";
+import { randomToken, sameSecret, sha256b64url } from "../../core/encoding.ts";
 import { pageSecurityHeaders } from "../../core/page.ts";
 import { upstreamAuthorizeUrl } from "../../entra/upstream.ts";
 import { renderConsentPage } from "../browser/consent-page.ts";
@@ -213,14 +213,6 @@ async function startUpstream(c: Context, as: AsContext, request: PendingAuthoriz
 
 export const TX_COOKIE_NAME = TX_COOKIE;
 
-/** Constant-time comparison through hashing both sides. */
-export async function sameSecret(a: string, b: string): Promise<boolean> {
-  const [ha, hb] = await Promise.all([sha256b64url(a), sha256b64url(b)]);
-  let diff = ha.length ^ hb.length;
-  for (let i = 0; i < ha.length && i < hb.length; i++) diff |= ha.charCodeAt(i) ^ hb.charCodeAt(i);
-  return diff === 0 && a.length > 0;
-}
-
 function describeScopes(scopes: string[]): string[] {
   const out = ["Use this server's tools as you, including reading your Microsoft Graph profile (User.Read)"];
   if (scopes.includes("offline_access"))
@@ -232,5 +224,5 @@ function describeScopes(scopes: string[]): string[] {
 function formTargets(as: AsContext, redirectUri: string): string[] {
   const r = new URL(redirectUri);
   const client = r.protocol === "http:" || r.protocol === "https:" ? r.origin : r.protocol;
-  return [as.config.entra.authorityHost, client];
+  return [new URL(as.config.entra.browserAuthorityHost).origin, client];
 }
