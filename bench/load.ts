@@ -2,8 +2,10 @@
  * The load generator, in a process of its own so that it never shares an event loop with a server
  * under test: `node bench/load.ts` reads one job as JSON on stdin and prints one JSON line of results.
  *
- * - `fixed`: the same request over and over with autocannon (keep-alive, `connections` at a time), for
- *   `seconds` or for `amount` requests; `warmupSeconds` first, unmeasured.
+ * - `rounds`: several targets measured with autocannon (keep-alive, `connections` at a time), taking
+ *   turns: every target gets `warmupSeconds` unmeasured, then `rounds` turns of `secondsPerRound`, so
+ *   that whatever else the machine is doing meanwhile falls on all targets alike.
+ * - `amount`: one target until it has answered `amount` requests.
  * - `refresh`: refresh-token grants, one chain per connection: each answer's rotated refresh token is
  *   the next request's (a fixed request would replay a used token, which revokes the grant).
  *
@@ -15,18 +17,29 @@ import autocannon from "autocannon";
 import { exitWithParent, readJsonStdin } from "./child.ts";
 import { percentile } from "./stats.ts";
 
-export interface FixedJob {
-  kind: "fixed";
+export interface Target {
+  name: string;
   url: string;
   method: "GET" | "POST";
   headers: Record<string, string>;
   body?: string;
+}
+
+export interface RoundsJob {
+  kind: "rounds";
+  targets: Target[];
   connections: number;
-  warmupSeconds?: number;
-  /** Either a duration… */
-  seconds?: number;
-  /** …or a number of requests. */
-  amount?: number;
+  warmupSeconds: number;
+  rounds: number;
+  secondsPerRound: number;
+  maxSeconds: number;
+}
+
+export interface AmountJob {
+  kind: "amount";
+  target: Target;
+  connections: number;
+  amount: number;
   maxSeconds: number;
 }
 
@@ -37,14 +50,16 @@ export interface RefreshJob {
   resource: string;
   /** One chain per connection: a client id and its current refresh token. */
   chains: Array<{ clientId: string; refreshToken: string }>;
-  warmupSeconds?: number;
+  warmupSeconds: number;
   seconds: number;
   maxSeconds: number;
 }
 
+export type Job = RoundsJob | AmountJob | RefreshJob;
+
 export interface LoadResult {
-  /** Requests answered during the warm-up (fixed jobs). */
-  warmup?: number;
+  /** Requests answered during the warm-up. */
+  warmup: number;
   /** Answers with a 2xx status in the measured part. */
   ok: number;
   /** Answers with any other status, and connection errors (timeouts included). */
@@ -58,49 +73,88 @@ export interface LoadResult {
 }
 
 exitWithParent();
-const job = await readJsonStdin<FixedJob | RefreshJob>();
-const hardStop = setTimeout(() => {
+const job = await readJsonStdin<Job>();
+const deadline = performance.now() + job.maxSeconds * 1000;
+setTimeout(() => {
   console.error(`load generator: stopped after ${job.maxSeconds} s`);
   process.exit(3);
-}, job.maxSeconds * 1000);
-hardStop.unref();
+}, job.maxSeconds * 1000).unref();
 
-const result = job.kind === "fixed" ? await fixed(job) : await refresh(job);
+const result =
+  job.kind === "rounds" ? await rounds(job) : job.kind === "amount" ? await amount(job) : await refresh(job);
 console.log(JSON.stringify(result));
 process.exit(0);
 
-async function fixed(j: FixedJob): Promise<LoadResult> {
-  const base = {
-    url: j.url,
-    method: j.method,
-    headers: j.headers,
-    body: j.body,
-    connections: j.connections,
-    pipelining: 1,
-  };
-  const warm = j.warmupSeconds ? await cannon({ ...base, duration: j.warmupSeconds }) : undefined;
-  const latencies: number[] = [];
-  const r = await cannon(
-    j.amount ? { ...base, amount: j.amount } : { ...base, duration: j.seconds ?? 1 },
-    latencies,
-  );
-  const failed = r.non2xx + r.errors;
-  latencies.sort((a, b) => a - b);
+interface Tally {
+  warmup: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  seconds: number;
+  latencies: number[];
+}
+
+function options(t: Target, connections: number) {
   return {
-    warmup: warm ? warm["2xx"] + warm.non2xx : 0,
-    ok: r["2xx"],
-    failed,
-    seconds: r.duration,
-    rps: r["2xx"] / r.duration,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    ...(failed ? { failures: `${r.non2xx} non-2xx answers, ${r.errors} connection errors` } : {}),
+    url: t.url,
+    method: t.method,
+    headers: t.headers,
+    body: t.body,
+    connections,
+    pipelining: 1,
   };
 }
 
+function summary(t: Tally): LoadResult {
+  const latencies = t.latencies.sort((a, b) => a - b);
+  const failed = t.non2xx + t.errors;
+  return {
+    warmup: t.warmup,
+    ok: t.ok,
+    failed,
+    seconds: t.seconds,
+    rps: t.ok / t.seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    ...(failed ? { failures: `${t.non2xx} non-2xx answers, ${t.errors} connection errors` } : {}),
+  };
+}
+
+async function rounds(j: RoundsJob): Promise<Record<string, LoadResult>> {
+  const tallies = new Map<string, Tally>(
+    j.targets.map((t) => [t.name, { warmup: 0, ok: 0, non2xx: 0, errors: 0, seconds: 0, latencies: [] }]),
+  );
+  if (j.warmupSeconds > 0) {
+    for (const t of j.targets) {
+      const r = await cannon({ ...options(t, j.connections), duration: j.warmupSeconds });
+      const tally = tallies.get(t.name) as Tally;
+      tally.warmup += r["2xx"] + r.non2xx;
+    }
+  }
+  for (let round = 0; round < j.rounds; round++) {
+    for (const t of j.targets) {
+      const tally = tallies.get(t.name) as Tally;
+      const r = await cannon({ ...options(t, j.connections), duration: j.secondsPerRound }, tally.latencies);
+      tally.ok += r["2xx"];
+      tally.non2xx += r.non2xx;
+      tally.errors += r.errors;
+      tally.seconds += r.duration;
+    }
+  }
+  return Object.fromEntries([...tallies].map(([name, t]) => [name, summary(t)]));
+}
+
+async function amount(j: AmountJob): Promise<LoadResult> {
+  const tally: Tally = { warmup: 0, ok: 0, non2xx: 0, errors: 0, seconds: 0, latencies: [] };
+  const r = await cannon({ ...options(j.target, j.connections), amount: j.amount }, tally.latencies);
+  Object.assign(tally, { ok: r["2xx"], non2xx: r.non2xx, errors: r.errors, seconds: r.duration });
+  return summary(tally);
+}
+
 /**
- * One autocannon run. Its own latency figures are whole milliseconds (an integer histogram); the
- * response times of the 2xx answers go into `latencies` instead, as measured (fractions of a ms).
+ * One autocannon run, stopped at the job's deadline if it is still going. Its own latency figures are
+ * whole milliseconds (an integer histogram); the response times of the 2xx answers go into
+ * `latencies` instead, as measured (fractions of a ms).
  */
 function cannon(opts: autocannon.Options, latencies?: number[]): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -109,18 +163,16 @@ function cannon(opts: autocannon.Options, latencies?: number[]): Promise<autocan
       instance.on("response", (_client, status, _bytes, ms) => {
         if (status >= 200 && status < 300) latencies.push(ms);
       });
-    // An `amount` run that cannot finish in time still ends, with what it has done.
-    const stop = setTimeout(() => instance.stop(), (job.maxSeconds - 1) * 1000);
+    const stop = setTimeout(() => instance.stop(), Math.max(0, deadline - performance.now() - 1000));
     instance.on("done", () => clearTimeout(stop));
   });
 }
 
 async function refresh(j: RefreshJob): Promise<LoadResult> {
-  const latencies: number[] = [];
+  const tally: Tally = { warmup: 0, ok: 0, non2xx: 0, errors: 0, seconds: 0, latencies: [] };
   const failures: string[] = [];
-  const started = performance.now();
-  const warmEnd = started + (j.warmupSeconds ?? 0) * 1000;
-  const end = warmEnd + j.seconds * 1000;
+  const warmEnd = performance.now() + j.warmupSeconds * 1000;
+  const end = Math.min(warmEnd + j.seconds * 1000, deadline - 1000);
   await Promise.all(
     j.chains.map(async (chain) => {
       let token = chain.refreshToken;
@@ -144,23 +196,19 @@ async function refresh(j: RefreshJob): Promise<LoadResult> {
         const ms = performance.now() - t0;
         const counted = t0 >= warmEnd;
         if (!res.ok || !answer.refresh_token || !answer.access_token) {
-          if (counted) failures.push(`${res.status} ${answer.error ?? ""}`.trim());
+          if (counted) tally.non2xx++;
+          failures.push(`${res.status} ${answer.error ?? ""}`.trim());
           return; // the chain is broken: a retry would replay a used token
         }
         token = answer.refresh_token;
-        if (counted) latencies.push(ms);
+        if (counted) {
+          tally.ok++;
+          tally.latencies.push(ms);
+        } else tally.warmup++;
       }
     }),
   );
-  const seconds = (performance.now() - warmEnd) / 1000;
-  const sorted = latencies.sort((a, b) => a - b);
-  return {
-    ok: sorted.length,
-    failed: failures.length,
-    seconds,
-    rps: sorted.length / seconds,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    ...(failures.length ? { failures: [...new Set(failures)].join(", ") } : {}),
-  };
+  tally.seconds = (performance.now() - warmEnd) / 1000;
+  const r = summary(tally);
+  return failures.length ? { ...r, failed: failures.length, failures: [...new Set(failures)].join(", ") } : r;
 }

@@ -38,7 +38,7 @@ import {
 import { ensureTrustedCa } from "@entra-mcp/testing/trust";
 import { waitForHttp } from "@entra-mcp/testing/wait";
 import { build } from "esbuild";
-import type { FixedJob, LoadResult, RefreshJob } from "./load.ts";
+import type { AmountJob, Job, LoadResult, RefreshJob, RoundsJob, Target } from "./load.ts";
 import { median, percentile } from "./stats.ts";
 
 await ensureTrustedCa();
@@ -51,8 +51,10 @@ function knob(name: string, fallback: number): number {
   return n;
 }
 
-const SECONDS = knob("BENCH_SECONDS", 8);
-const WARMUP = knob("BENCH_WARMUP_SECONDS", 2);
+/** Measured seconds per target, in BENCH_ROUNDS turns. */
+const SECONDS = knob("BENCH_SECONDS", 6);
+const ROUNDS = Math.max(1, Math.round(knob("BENCH_ROUNDS", 3)));
+const WARMUP = knob("BENCH_WARMUP_SECONDS", 1);
 const CONNECTIONS = Math.max(1, Math.round(knob("BENCH_CONNECTIONS", 16)));
 const RSS_FROM = Math.round(knob("BENCH_RSS_FROM", 20_000));
 const RSS_TO = Math.max(RSS_FROM, Math.round(knob("BENCH_RSS_TO", 100_000)));
@@ -113,8 +115,8 @@ async function startAnchor(script: string): Promise<{ url: string; stop: () => P
   return { url: `http://127.0.0.1:${port}`, stop };
 }
 
-/** Runs one job in the load generator's own process (bench/load.ts) and returns its results. */
-async function load(job: FixedJob | RefreshJob): Promise<LoadResult> {
+/** Runs one job in the load generator's own process (bench/load.ts) and returns what it printed. */
+async function load(job: Job): Promise<unknown> {
   const child = spawn(process.execPath, [path.join(ROOT, "bench/load.ts")], {
     cwd: ROOT,
     stdio: ["pipe", "pipe", "inherit"],
@@ -129,10 +131,30 @@ async function load(job: FixedJob | RefreshJob): Promise<LoadResult> {
   const killer = setTimeout(() => child.kill("SIGKILL"), (job.maxSeconds + 10) * 1000);
   const [code] = (await exited) as [number | null];
   clearTimeout(killer);
-  if (code !== 0) throw new Error(`the load generator exited with ${code} (${job.url})`);
-  const result = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as LoadResult;
-  if (result.failed) throw new Error(`${job.url}: ${result.failed} failed requests (${result.failures})`);
-  return result;
+  if (code !== 0) throw new Error(`the load generator exited with ${code} (a ${job.kind} job)`);
+  return JSON.parse(out.trim().split("\n").at(-1) ?? "{}");
+}
+
+function checked(what: string, r: LoadResult): LoadResult {
+  if (r.failed || !r.ok)
+    throw new Error(`${what}: ${r.failed} failed requests, ${r.ok} answered (${r.failures})`);
+  return r;
+}
+
+/** The targets measured in turns; every one must have answered every request. */
+async function loadRounds(targets: Target[]): Promise<Record<string, LoadResult>> {
+  const job: RoundsJob = {
+    kind: "rounds",
+    targets,
+    connections: CONNECTIONS,
+    warmupSeconds: WARMUP,
+    rounds: ROUNDS,
+    secondsPerRound: SECONDS / ROUNDS,
+    maxSeconds: targets.length * (WARMUP + SECONDS + 5) + 30,
+  };
+  const results = (await load(job)) as Record<string, LoadResult>;
+  for (const t of targets) checked(t.name, results[t.name] as LoadResult);
+  return results;
 }
 
 /** The resident set size of a process, in bytes. */
@@ -164,6 +186,8 @@ interface Caller {
   name: string;
   server: ServerProcess;
   token: string;
+  /** What a `whoami` answer for this caller contains (the user's object id). */
+  expect: string;
   /** Requests sent to this server so far (the RSS figures are per request count). */
   served: number;
 }
@@ -183,42 +207,25 @@ async function callTool(caller: Caller, tool: string, expect: string): Promise<v
     throw new Error(`${caller.name} ${tool}: unexpected answer ${res.status}: ${text.slice(0, 300)}`);
 }
 
-/** Throughput and latency of one tool under load, checked before and after. */
-async function measureTool(caller: Caller, tool: string, expect: string): Promise<LoadResult> {
-  await callTool(caller, tool, expect);
-  const { headers, body } = mcpRequest(caller, tool);
-  const r = await load({
-    kind: "fixed",
-    url: caller.server.mcpUrl,
-    method: "POST",
-    headers,
-    body,
-    connections: CONNECTIONS,
-    warmupSeconds: WARMUP,
-    seconds: SECONDS,
-    maxSeconds: WARMUP + SECONDS + 30,
-  });
-  caller.served += (r.warmup ?? 0) + r.ok + r.failed;
-  await callTool(caller, tool, expect);
-  return r;
+/** A tool call as a load target. */
+function toolTarget(name: string, caller: Caller, tool: string): Target {
+  return { name, url: caller.server.mcpUrl, method: "POST", ...mcpRequest(caller, tool) };
 }
 
 /** Sends `whoami` until the server has answered `target` requests in all (bounded in time too). */
 async function serveUpTo(caller: Caller, target: number, expect: string): Promise<void> {
   const amount = target - caller.served;
   if (amount <= 0) return;
-  const { headers, body } = mcpRequest(caller, "whoami");
-  const r = await load({
-    kind: "fixed",
-    url: caller.server.mcpUrl,
-    method: "POST",
-    headers,
-    body,
+  const job: AmountJob = {
+    kind: "amount",
+    target: toolTarget("whoami", caller, "whoami"),
     connections: CONNECTIONS,
     amount,
     maxSeconds: COUNT_PHASE_SECONDS,
-  });
+  };
+  const r = (await load(job)) as LoadResult;
   caller.served += r.ok + r.failed;
+  checked(`whoami up to ${target} requests`, r);
   await callTool(caller, "whoami", expect);
 }
 
@@ -238,12 +245,17 @@ async function oboPerUser(
   return users.map((u) => counts[`token.obo.${u.oid}`] ?? 0);
 }
 
-/** Sequential round trips: legacy SSE (POST /api/messages → the event on /api/sse), then Streamable HTTP. */
+/**
+ * Round trips one at a time, taking turns: legacy SSE (POST /api/messages, then the answer's event on
+ * the /api/sse stream), and the same call over Streamable HTTP on the same server.
+ */
 async function roundTrips(caller: Caller): Promise<{ sse: number[]; http: number[] }> {
   const fetchNet = (req: Request) => fetch(req);
   const deadline = performance.now() + 30_000;
   const stream = await openStream(fetchNet, caller.server.url, caller.token);
   const sse: number[] = [];
+  const http: number[] = [];
+  const { headers, body } = mcpRequest(caller, "whoami");
   try {
     const init = request("initialize", INITIALIZE);
     const posted = await postMessage(fetchNet, stream.messageUrl, caller.token, init);
@@ -255,32 +267,35 @@ async function roundTrips(caller: Caller): Promise<{ sse: number[]; http: number
     await done.body?.cancel();
     for (let i = 0; i < SSE_ROUNDS && performance.now() < deadline; i++) {
       const call = request("tools/call", { name: "whoami", arguments: {} });
-      const t0 = performance.now();
+      let start = performance.now();
       const res = await postMessage(fetchNet, stream.messageUrl, caller.token, call, {
         "mcp-protocol-version": "2024-11-05",
       });
       await res.body?.cancel();
       if (res.status !== 202) throw new Error(`POST /api/messages answered ${res.status}`);
       const answer = await stream.events.message(10_000);
-      sse.push(performance.now() - t0);
+      sse.push(performance.now() - start);
       if (answer.id !== call.id) throw new Error(`the stream answered ${answer.id}, not ${call.id}`);
+
+      start = performance.now();
+      const direct = await fetch(caller.server.mcpUrl, { method: "POST", headers, body });
+      const text = await direct.text();
+      http.push(performance.now() - start);
+      if (direct.status !== 200 || !text.includes(caller.expect))
+        throw new Error(`POST /api/mcp answered ${direct.status}: ${text.slice(0, 300)}`);
     }
   } finally {
     stream.abort();
     await stream.events.close();
+    caller.served += 2 + sse.length * 2;
   }
-  const http: number[] = [];
-  const { headers, body } = mcpRequest(caller, "whoami");
-  const httpDeadline = performance.now() + 30_000;
-  for (let i = 0; i < SSE_ROUNDS && performance.now() < httpDeadline; i++) {
-    const t0 = performance.now();
-    const res = await fetch(caller.server.mcpUrl, { method: "POST", headers, body });
-    await res.text();
-    http.push(performance.now() - t0);
-    if (res.status !== 200) throw new Error(`POST /api/mcp answered ${res.status}`);
-  }
-  caller.served += sse.length + http.length + 2;
   return { sse: sse.sort((a, b) => a - b), http: http.sort((a, b) => a - b) };
+}
+
+/** Progress, on stderr (the table goes to stdout). */
+const t0 = performance.now();
+function step(what: string): void {
+  console.error(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${what}`);
 }
 
 // ---- the table ----
@@ -320,11 +335,10 @@ function printTable(): void {
 // ---- the run ----
 
 async function main(): Promise<void> {
-  const started = performance.now();
   const cores = availableParallelism();
   console.log(
-    `npm run bench: ${CONNECTIONS} connections, ${SECONDS} s per measurement after ${WARMUP} s of warm-up, ` +
-      `Node ${process.version}, ${cores} CPU${cores === 1 ? "" : "s"}.`,
+    `npm run bench: ${CONNECTIONS} connections, ${SECONDS} s per target in ${ROUNDS} turns after ${WARMUP} s ` +
+      `of warm-up, Node ${process.version}, ${cores} CPU${cores === 1 ? "" : "s"}.`,
   );
   console.log(
     `The load generator (autocannon, its own process), the server under test (its own process) and the ` +
@@ -332,6 +346,7 @@ async function main(): Promise<void> {
   );
 
   // The stack: emulator, Azurite and the server in proxy mode; a second server in Entra-direct mode.
+  step("starting the emulator, Azurite and the server in proxy and in Entra-direct mode");
   const stack = await startStack({ authMode: "proxy", quiet: true });
   cleanups.push(() => stack.stop());
   const emulator = stack.emulator;
@@ -347,6 +362,7 @@ async function main(): Promise<void> {
   );
   cleanups.push(() => entraServer.stop());
 
+  step("signing Adele and Alex in");
   // Tokens from real sign-ins: through the server's own authorization server (proxy), and from the
   // emulator as a public client (Entra-direct).
   const proxyLogin = async (upn: string) =>
@@ -362,17 +378,19 @@ async function main(): Promise<void> {
         user: upn,
       })
     ).access_token;
-  const caller = (name: string, server: ServerProcess, token: string): Caller => ({
+  const caller = (name: string, server: ServerProcess, token: string, oid: string): Caller => ({
     name,
     server,
     token,
+    expect: oid,
     served: 0,
   });
-  const proxy = caller("proxy mode", stack.server, await proxyLogin(adele.upn));
-  const proxyAlex = caller("proxy mode", stack.server, await proxyLogin(alex.upn));
-  const entra = caller("Entra-direct mode", entraServer, await entraLogin(adele.upn));
-  const entraAlex = caller("Entra-direct mode", entraServer, await entraLogin(alex.upn));
+  const proxy = caller("proxy mode", stack.server, await proxyLogin(adele.upn), adele.oid);
+  const proxyAlex = caller("proxy mode", stack.server, await proxyLogin(alex.upn), alex.oid);
+  const entra = caller("Entra-direct mode", entraServer, await entraLogin(adele.upn), adele.oid);
+  const entraAlex = caller("Entra-direct mode", entraServer, await entraLogin(alex.upn), alex.oid);
 
+  step(`${OBO_CALLS} concurrent Graph calls per user, OBO caches cold`);
   // OBO exchanges per user, first, while both servers' OBO caches are cold.
   const users = (a: Caller, b: Caller) => [
     { caller: a, oid: adele.oid, upn: adele.upn },
@@ -383,54 +401,77 @@ async function main(): Promise<void> {
   // One process, two callers: the RSS figures count every request the proxy-mode server answered.
   proxy.served += proxyAlex.served;
 
-  // The anchors, one at a time, each alone on the machine.
+  step("starting the anchors: a raw Hono JSON echo, the bare SDK handler");
   const echoServer = await startAnchor("bench/anchors/hono-echo.ts");
-  const echoBody = toolCall("whoami").body;
-  const echo = await load({
-    kind: "fixed",
+  const sdkServer = await startAnchor("bench/anchors/sdk-server.ts");
+  const whoami = toolCall("whoami");
+  const echoTarget: Target = {
+    name: "echo",
     url: `${echoServer.url}/echo`,
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: echoBody,
-    connections: CONNECTIONS,
-    warmupSeconds: WARMUP,
-    seconds: SECONDS,
-    maxSeconds: WARMUP + SECONDS + 30,
-  });
-  await echoServer.stop();
-  const sdkServer = await startAnchor("bench/anchors/sdk-server.ts");
-  const sdkCall = toolCall("whoami");
-  const sdkCheck = await fetch(`${sdkServer.url}/api/mcp`, { method: "POST", ...sdkCall });
-  const sdkText = await sdkCheck.text();
-  if (sdkCheck.status !== 200 || !sdkText.includes("objectId"))
-    throw new Error(`the SDK anchor answered ${sdkCheck.status}: ${sdkText.slice(0, 300)}`);
-  const sdk = await load({
-    kind: "fixed",
-    url: `${sdkServer.url}/api/mcp`,
-    method: "POST",
-    headers: sdkCall.headers,
-    body: sdkCall.body,
-    connections: CONNECTIONS,
-    warmupSeconds: WARMUP,
-    seconds: SECONDS,
-    maxSeconds: WARMUP + SECONDS + 30,
-  });
-  await sdkServer.stop();
+    body: whoami.body,
+  };
+  const sdkTarget: Target = { name: "sdk", url: `${sdkServer.url}/api/mcp`, method: "POST", ...whoami };
+  const anchorsAnswer = async () => {
+    for (const t of [echoTarget, sdkTarget]) {
+      const res = await fetch(t.url, { method: "POST", headers: t.headers, body: t.body });
+      const text = await res.text();
+      // The echo repeats the request; the SDK anchor's tool answers with its fixed principal.
+      const expect = t === echoTarget ? "tools/call" : "objectId";
+      if (res.status !== 200 || !text.includes(expect))
+        throw new Error(`the ${t.name} anchor answered ${res.status}: ${text.slice(0, 300)}`);
+    }
+  };
+  await anchorsAnswer();
 
-  // Proxy mode, with its RSS after RSS_FROM requests and after RSS_TO.
+  // Proxy mode first serves RSS_FROM requests (its RSS is read then), then everything is measured
+  // taking turns, then proxy mode serves up to RSS_TO requests (and its RSS is read again).
+  step(`proxy mode: whoami up to ${int(RSS_FROM)} requests`);
   await serveUpTo(proxy, RSS_FROM, adele.oid);
   const rssFrom = { requests: proxy.served, bytes: await rss(stack.server.child.pid ?? 0) };
-  const proxyWhoami = await measureTool(proxy, "whoami", adele.oid);
-  const proxyGraph = await measureTool(proxy, "get_graph_user_details", adele.upn);
+
+  const checks = async () => {
+    await anchorsAnswer();
+    for (const c of [proxy, entra]) {
+      await callTool(c, "whoami", c.expect);
+      await callTool(c, "get_graph_user_details", adele.upn);
+    }
+  };
+  await checks(); // also warms both OBO caches for Adele
+  step(
+    `measuring, ${ROUNDS} turns of ${(SECONDS / ROUNDS).toFixed(1)} s each: the anchors, then whoami and ` +
+      "get_graph_user_details in proxy and Entra-direct mode",
+  );
+  const measured = await loadRounds([
+    echoTarget,
+    sdkTarget,
+    toolTarget("proxy whoami", proxy, "whoami"),
+    toolTarget("proxy graph", proxy, "get_graph_user_details"),
+    toolTarget("entra whoami", entra, "whoami"),
+    toolTarget("entra graph", entra, "get_graph_user_details"),
+  ]);
+  for (const [name, r] of Object.entries(measured)) {
+    const c = name.startsWith("proxy") ? proxy : name.startsWith("entra") ? entra : undefined;
+    if (c) c.served += r.warmup + r.ok + r.failed;
+  }
+  await checks();
+  await echoServer.stop();
+  await sdkServer.stop();
+  await entraServer.stop();
+  const echo = measured.echo;
+  const sdk = measured.sdk;
+  const proxyWhoami = measured["proxy whoami"];
+  const proxyGraph = measured["proxy graph"];
+  const entraWhoami = measured["entra whoami"];
+  const entraGraph = measured["entra graph"];
+
+  step(`proxy mode: whoami up to ${int(RSS_TO)} requests`);
   await serveUpTo(proxy, RSS_TO, adele.oid);
   const rssTo = { requests: proxy.served, bytes: await rss(stack.server.child.pid ?? 0) };
 
-  // Entra-direct mode.
-  const entraWhoami = await measureTool(entra, "whoami", adele.oid);
-  const entraGraph = await measureTool(entra, "get_graph_user_details", adele.upn);
-  await entraServer.stop();
-
   // Token issuance: refresh grants, one chain per connection, each from its own sign-in.
+  step("token issuance: refresh grants");
   const client = await registerClient(stack, { client_name: "npm run bench" });
   const jar = new CookieJar();
   const chains = [];
@@ -438,7 +479,7 @@ async function main(): Promise<void> {
     const tokens = await signInTokens(stack, client, { jar });
     chains.push({ clientId: client.client_id, refreshToken: tokens.refresh_token });
   }
-  const refresh = await load({
+  const refreshJob: RefreshJob = {
     kind: "refresh",
     url: `${stack.server.url}/token`,
     resource: stack.server.mcpUrl,
@@ -446,13 +487,16 @@ async function main(): Promise<void> {
     warmupSeconds: WARMUP,
     seconds: SECONDS,
     maxSeconds: WARMUP + SECONDS + 30,
-  });
+  };
+  const refresh = checked("refresh grants", (await load(refreshJob)) as LoadResult);
 
   // The legacy SSE round trip, and the same call over Streamable HTTP, one at a time.
+  step("legacy SSE round trips");
   const trips = await roundTrips(proxy);
   await stack.server.stop();
 
   // The Functions bundle, built as `npm run build` builds it, and the bare SDK anchor bundled the same way.
+  step("bundles and cold starts");
   const dir = await mkdtemp(path.join(tmpdir(), "bench-"));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const apiBundle = path.join(dir, "api", "main.js");
@@ -481,7 +525,6 @@ async function main(): Promise<void> {
 
   // Cold starts: the bundle under the Functions worker stand-in (import, then the first authenticated
   // `whoami`, which fetches the signing keys), and the anchor's bundle (import, then its first answer).
-  const whoami = toolCall("whoami");
   const coldRequest = JSON.stringify([
     {
       method: "POST",
@@ -615,7 +658,7 @@ async function main(): Promise<void> {
     },
   );
   printTable();
-  console.log(`\nfinished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`\nfinished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
 let failed = false;
