@@ -331,6 +331,8 @@ async function onBehalfOf(r: Req): Promise<Fail | Record<string, unknown>> {
   }
   const user = state.user(String(p.oid));
   if (!user) return fail(70000, { detail: "The user in the assertion does not exist in the tenant." });
+  // Per user, so a test can tell one exchange per user from several for one.
+  state.count(`token.obo.${user.id}`);
   return userTokens(r, user, splitScopes(form.scope), {
     sid: typeof p.sid === "string" ? p.sid : randomUUID(),
     onBehalfOf: true,

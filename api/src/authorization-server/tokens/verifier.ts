@@ -85,7 +85,7 @@ async function currentUpstreamToken(
   }
   let next: UpstreamTokens;
   try {
-    next = await deps.upstream.refresh(upstream.refreshToken);
+    next = await deps.upstream.refresh(upstream.refreshToken, grant.tid);
   } catch (err) {
     const failure = entraFailure(config, err, "renewing your sign-in");
     deps.logger.warn("upstream refresh failed", {
