@@ -36,6 +36,7 @@ async function userAssertionWith(
     oid: "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f",
     clientId: "dcr_client",
     scopes: ["user_impersonation"],
+    offline: false,
     upstream: { accessToken: "entra-at", refreshToken: "entra-rt", expiresAt: Date.now() - 1000 },
     code: { redirectUri: "http://127.0.0.1/cb", redirectUriGiven: true, codeChallenge: "x".repeat(43) },
   });
