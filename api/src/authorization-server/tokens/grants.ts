@@ -174,7 +174,7 @@ const enc = new TextEncoder();
  * the grant id and the token id (`gid.jti`), so it can be neither read from the token nor moved to
  * another one. `v1.<iv>.<ciphertext>`.
  */
-async function sealGrantKey(tokenKey: CryptoKey, grantKey: CryptoKey, aad: string): Promise<string> {
+export async function sealGrantKey(tokenKey: CryptoKey, grantKey: CryptoKey, aad: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ct = await crypto.subtle.encrypt(
     { name: "AES-GCM", iv, additionalData: enc.encode(aad) },
@@ -184,7 +184,7 @@ async function sealGrantKey(tokenKey: CryptoKey, grantKey: CryptoKey, aad: strin
   return `v1.${base64url.encode(iv)}.${base64url.encode(new Uint8Array(ct))}`;
 }
 
-async function openGrantKey(tokenKey: CryptoKey, sealed: string, aad: string): Promise<CryptoKey> {
+export async function openGrantKey(tokenKey: CryptoKey, sealed: string, aad: string): Promise<CryptoKey> {
   const [v, iv, ct] = sealed.split(".");
   if (v !== "v1" || !iv || !ct) throw new errors.JWTClaimValidationFailed('malformed "gk" claim', {});
   let raw: ArrayBuffer;
