@@ -2,8 +2,10 @@
 //
 // Page contract (what emulator/signin.ts drives; stable for tests):
 //  * every page has <meta name="emulator-page" content="signin|consent|error|form_post">;
-//  * sign-in: <form id="signin" method="post" action="/{tenant}/login"> with hidden `ctx` and one
-//    radio `login` per seeded user (value = UPN); POST ctx + login;
+//  * sign-in ("Pick an account"): <form id="signin" method="post" action="/{tenant}/login"> with
+//    hidden `ctx` and one submit button `login` per seeded user (value = UPN): one click signs in;
+//    POST ctx + login. The request stays valid after use, so a second click, a double click or Back
+//    and another pick signs in again instead of ending on an error page;
 //  * consent: <form id="consent" method="post" action="/{tenant}/Consent/Set"> with hidden `ctx`;
 //    POST ctx + acceptConsent=true|false;
 //  * error: no redirect to the client; the AADSTS message is in <p id="message"> and data-error-code;
@@ -12,6 +14,7 @@ import { randomUUID } from "node:crypto";
 import type { Context, Hono } from "hono";
 import { tenantKind } from "./discovery.ts";
 import { aadError } from "./errors.ts";
+import { applyFault, retryAfterHeader } from "./faults.ts";
 import { escapeHtml, readForm, sleep } from "./http.ts";
 import { randomId } from "./keys.ts";
 import { checkResourceParam, missingConsent, parseScopes, splitScopes } from "./scopes.ts";
@@ -19,6 +22,8 @@ import type { PendingAuthorization, State } from "./state.ts";
 import type { AppRegistration, User } from "./tenant.ts";
 
 const COOKIE = "ESTSAUTH";
+/** Pending authorization requests kept for re-use (Back, double clicks); the oldest go first. */
+const MAX_PENDING = 1000;
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /** Exact match, except that loopback http URIs ignore the port (RFC 8252 §7.3; host and path must match). */
@@ -47,14 +52,23 @@ export function redirectUriMatches(registered: readonly string[], requested: str
   });
 }
 
-function page(kind: string, title: string, body: string, status = 200): Response {
+function page(
+  kind: string,
+  title: string,
+  body: string,
+  status = 200,
+  headers: Record<string, string> = {},
+): Response {
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="emulator-page" content="${kind}">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>
 <link rel="icon" href="data:,">
 <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
-label{display:block;margin:.5rem 0}button{margin:.5rem .5rem 0 0;padding:.4rem 1.2rem}
-.note{color:#666;font-size:.85rem}</style></head>
+button{margin:.5rem .5rem 0 0;padding:.4rem 1.2rem}.note{color:#595959;font-size:.85rem}
+.tiles{list-style:none;padding:0;margin:1rem 0}.tiles li{margin:0 0 .5rem}
+.tile{display:block;width:100%;margin:0;padding:.75rem 1rem;text-align:left;font:inherit;
+background:#fff;border:1px solid #8a8886;border-radius:2px;cursor:pointer}
+.tile:hover,.tile:focus{background:#f3f2f1}.tile .upn{display:block;color:#595959;font-size:.9rem}</style></head>
 <body><p class="note">Microsoft Entra ID (local emulator)</p>
 ${body}
 </body></html>`;
@@ -65,6 +79,7 @@ ${body}
       "Cache-Control": "no-store, no-cache",
       "X-Frame-Options": "DENY",
       "Content-Security-Policy": "frame-ancestors 'none'",
+      ...headers,
     },
   });
 }
@@ -74,6 +89,8 @@ function errorPage(
   code: number,
   params: Record<string, string>,
   correlationId?: string,
+  status = 400,
+  headers: Record<string, string> = {},
 ): Response {
   state.countError("authorize");
   const err = aadError(code, params, {
@@ -89,7 +106,8 @@ function errorPage(
 <dl><dt>Request Id</dt><dd>${err.body.trace_id}</dd><dt>Correlation Id</dt><dd>${err.body.correlation_id}</dd>
 <dt>Timestamp</dt><dd>${err.body.timestamp}</dd></dl>
 <p id="message" data-error-code="${code}">Message: ${escapeHtml(msg)}</p>`,
-    400,
+    status,
+    headers,
   );
 }
 
@@ -151,10 +169,15 @@ function getSession(state: State, c: Context) {
 function signInPage(state: State, pid: string, pending: PendingAuthorization, notice = ""): Response {
   const hint = (pending.params.login_hint ?? "").toLowerCase();
   const client = state.app(pending.params.client_id)!;
-  const radios = state.users
-    .map((u) => {
-      const checked = hint && u.userPrincipalName.toLowerCase() === hint ? " checked" : "";
-      return `<label><input type="radio" name="login" value="${escapeHtml(u.userPrincipalName)}"${checked}> ${escapeHtml(u.displayName)} &lt;${escapeHtml(u.userPrincipalName)}&gt;</label>`;
+  // Like Entra's tiles: one button per account, the hinted one first and focused.
+  const users = [...state.users].sort(
+    (a, b) =>
+      Number(b.userPrincipalName.toLowerCase() === hint) - Number(a.userPrincipalName.toLowerCase() === hint),
+  );
+  const tiles = users
+    .map((u, i) => {
+      const focus = i === 0 && hint && u.userPrincipalName.toLowerCase() === hint ? " autofocus" : "";
+      return `<li><button type="submit" class="tile" name="login" value="${escapeHtml(u.userPrincipalName)}"${focus}><span class="name">${escapeHtml(u.displayName)}</span> <span class="upn">${escapeHtml(u.userPrincipalName)}</span></button></li>`;
     })
     .join("\n");
   return page(
@@ -164,8 +187,9 @@ function signInPage(state: State, pid: string, pending: PendingAuthorization, no
 ${notice ? `<p role="alert">${escapeHtml(notice)}</p>` : ""}
 <form id="signin" method="post" action="/${escapeHtml(pending.tenantSegment)}/login">
 <input type="hidden" name="ctx" value="${pid}">
-${radios}
-<button type="submit">Sign in</button></form>
+<ul class="tiles">
+${tiles}
+</ul></form>
 <p class="note">Emulated accounts: no password is asked.</p>`,
   );
 }
@@ -231,15 +255,22 @@ function afterSignIn(
     const shown = prompt === "consent" ? splitScopes(pending.params.scope) : missing;
     return consentPage(state, pid, pending, shown, user);
   }
-  state.pending.delete(pid);
   return issueCode(state, pending, user, sid, at);
 }
 
-function startSession(state: State, user: User): { sid: string; cookie: string; authTime: number } {
+/** Entra's cookie attributes on HTTPS; on the plain-HTTP loopback listener a browser would drop `Secure`. */
+const cookieAttributes = (secure: boolean) =>
+  secure ? "Secure; HttpOnly; SameSite=None" : "HttpOnly; SameSite=Lax";
+
+function startSession(
+  state: State,
+  user: User,
+  secure: boolean,
+): { sid: string; cookie: string; authTime: number } {
   const sid = randomUUID();
   const authTime = Math.floor(state.now() / 1000);
   state.sessions.set(sid, { oid: user.id, sid, authTime });
-  return { sid, authTime, cookie: `${COOKIE}=${sid}; Path=/; Secure; HttpOnly; SameSite=None` };
+  return { sid, authTime, cookie: `${COOKIE}=${sid}; Path=/; ${cookieAttributes(secure)}` };
 }
 
 async function authorize(state: State, c: Context): Promise<Response> {
@@ -250,6 +281,10 @@ async function authorize(state: State, c: Context): Promise<Response> {
   for (const [k, v] of new URL(c.req.url).searchParams) if (!(k in params)) params[k] = v;
   if (c.req.method === "POST") Object.assign(params, await readForm(c));
   const cid = params["client-request-id"];
+  const injected = await applyFault(state.faultSet, c, "authorize", (status, retryAfter) =>
+    errorPage(state, status === 429 ? 90055 : 90033, {}, cid, status, retryAfterHeader(retryAfter)),
+  );
+  if (injected) return injected;
   const segment = c.req.param("tenant")!;
   if (!tenantKind(state, segment)) return errorPage(state, 90002, { tenant: segment }, cid);
   if (!params.client_id) return errorPage(state, 900144, { name: "client_id" }, cid);
@@ -279,6 +314,7 @@ async function authorize(state: State, c: Context): Promise<Response> {
   const pid = randomId(24);
   const pending: PendingAuthorization = { params, tenantSegment: segment, createdAt: state.now() };
   state.pending.set(pid, pending);
+  if (state.pending.size > MAX_PENDING) state.pending.delete(state.pending.keys().next().value!);
   const session = getSession(state, c);
   const sessionUser = session ? state.user(session.oid) : undefined;
   const hint = params.login_hint?.toLowerCase();
@@ -305,7 +341,11 @@ async function authorize(state: State, c: Context): Promise<Response> {
   return afterSignIn(state, pid, pending, sessionUser, session.sid, session.authTime);
 }
 
-export function mountAuthorize(app: Hono, state: State): void {
+/**
+ * The pages a person sees. `secure`: served over HTTPS (Entra's cookie attributes) or on the
+ * plain-HTTP loopback listener (the same cookie without `Secure`, so the browser keeps it).
+ */
+export function mountAuthorize(app: Hono, state: State, { secure }: { secure: boolean }): void {
   app.get("/:tenant/oauth2/v2.0/authorize", (c) => authorize(state, c));
   app.post("/:tenant/oauth2/v2.0/authorize", (c) => authorize(state, c));
 
@@ -321,7 +361,7 @@ export function mountAuthorize(app: Hono, state: State): void {
         pending,
         "This account doesn't exist in the tenant. Pick one below.",
       );
-    const s = startSession(state, user);
+    const s = startSession(state, user, secure);
     const res = afterSignIn(state, form.ctx, pending, user, s.sid, s.authTime);
     res.headers.append("Set-Cookie", s.cookie);
     return res;
@@ -331,7 +371,6 @@ export function mountAuthorize(app: Hono, state: State): void {
     const form = await readForm(c);
     const pending = state.pending.get(form.ctx ?? "");
     if (!pending?.oid) return errorPage(state, 9002313, {});
-    state.pending.delete(form.ctx);
     const user = state.user(pending.oid)!;
     if (form.acceptConsent !== "true") {
       return errorRedirect(state, pending.params, 65004, {}, { error_subcode: "cancel" });
@@ -352,7 +391,7 @@ export function mountAuthorize(app: Hono, state: State): void {
     if (session) state.sessions.delete(session.sid);
     const post = c.req.query("post_logout_redirect_uri");
     const headers: Record<string, string> = {
-      "Set-Cookie": `${COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly`,
+      "Set-Cookie": `${COOKIE}=; Path=/; Max-Age=0; ${cookieAttributes(secure)}`,
     };
     if (post) return new Response(null, { status: 302, headers: { ...headers, Location: post } });
     const res = page("signedout", "Signed out", "<h1>You signed out of your account</h1>");

@@ -1,7 +1,8 @@
 // OIDC discovery (v2 and v1) and JWKS, per reference §1–§2.
 import { randomUUID } from "node:crypto";
-import type { Hono } from "hono";
-import { entraErrorResponse, json, sleep } from "./http.ts";
+import type { Context, Hono } from "hono";
+import { applyFault } from "./faults.ts";
+import { entraErrorResponse, entraFaultResponse, json, sleep } from "./http.ts";
 import type { State } from "./state.ts";
 
 export type TenantKind = "tenant" | "alias";
@@ -20,8 +21,14 @@ const DISCOVERY_HEADERS = {
   "Access-Control-Allow-Methods": "GET, OPTIONS",
 };
 
+/**
+ * The tenant's OIDC document. The endpoints a browser opens (`authorization_endpoint`,
+ * `end_session_endpoint`) are on the plain-HTTP loopback listener, so no page a person sees needs
+ * the local CA; the issuer and every endpoint an SDK calls stay on HTTPS.
+ */
 export function discoveryDocument(state: State, segment: string, kind: TenantKind): Record<string, unknown> {
   const base = `${state.authorityHost}/${segment}`;
+  const pages = `${state.browserAuthorityHost || state.authorityHost}/${segment}`;
   return {
     token_endpoint: `${base}/oauth2/v2.0/token`,
     token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -34,11 +41,11 @@ export function discoveryDocument(state: State, segment: string, kind: TenantKin
     issuer: kind === "tenant" ? state.issuer : `${state.authorityHost}/{tenantid}/v2.0`,
     request_uri_parameter_supported: false,
     userinfo_endpoint: "https://graph.microsoft.com/oidc/userinfo",
-    authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+    authorization_endpoint: `${pages}/oauth2/v2.0/authorize`,
     device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
     http_logout_supported: true,
     frontchannel_logout_supported: true,
-    end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+    end_session_endpoint: `${pages}/oauth2/v2.0/logout`,
     claims_supported: [
       "sub",
       "iss",
@@ -71,21 +78,27 @@ export function discoveryDocument(state: State, segment: string, kind: TenantKin
 
 function v1Document(state: State, segment: string, kind: TenantKind): Record<string, unknown> {
   const base = `${state.authorityHost}/${segment}`;
+  const pages = `${state.browserAuthorityHost || state.authorityHost}/${segment}`;
   const doc = discoveryDocument(state, segment, kind);
   return {
     ...doc,
     token_endpoint: `${base}/oauth2/token`,
     jwks_uri: `${base}/discovery/keys`,
     issuer: kind === "tenant" ? state.v1Issuer : "https://sts.windows.net/{tenantid}/",
-    authorization_endpoint: `${base}/oauth2/authorize`,
+    authorization_endpoint: `${pages}/oauth2/authorize`,
     device_authorization_endpoint: `${base}/oauth2/devicecode`,
-    end_session_endpoint: `${base}/oauth2/logout`,
+    end_session_endpoint: `${pages}/oauth2/logout`,
   };
 }
 
 export function mountDiscovery(app: Hono, state: State): void {
   const unknownTenant = (segment: string, kind: string, cid?: string) =>
     entraErrorResponse(state, kind, 90002, { tenant: segment }, cid);
+
+  const faulted = (c: Context, kind: "discovery" | "jwks") =>
+    applyFault(state.faultSet, c, kind, (status, retryAfter) =>
+      entraFaultResponse(state, kind, status, retryAfter, undefined),
+    );
 
   app.use("*", async (c, next) => {
     const path = c.req.path;
@@ -95,8 +108,10 @@ export function mountDiscovery(app: Hono, state: State): void {
     await next();
   });
 
-  app.get("/:tenant/v2.0/.well-known/openid-configuration", (c) => {
+  app.get("/:tenant/v2.0/.well-known/openid-configuration", async (c) => {
     state.count("discovery");
+    const injected = await faulted(c, "discovery");
+    if (injected) return injected;
     const segment = c.req.param("tenant");
     const kind = tenantKind(state, segment);
     if (!kind) return unknownTenant(segment, "discovery");
@@ -106,8 +121,10 @@ export function mountDiscovery(app: Hono, state: State): void {
     });
   });
 
-  app.get("/:tenant/.well-known/openid-configuration", (c) => {
+  app.get("/:tenant/.well-known/openid-configuration", async (c) => {
     state.count("discovery");
+    const injected = await faulted(c, "discovery");
+    if (injected) return injected;
     const segment = c.req.param("tenant");
     const kind = tenantKind(state, segment);
     if (!kind) return unknownTenant(segment, "discovery");
@@ -122,14 +139,18 @@ export function mountDiscovery(app: Hono, state: State): void {
       v2 ? { ...k.jwk, issuer: `${state.authorityHost}/{tenantid}/v2.0` } : { ...k.jwk },
     );
 
-  app.get("/:tenant/discovery/v2.0/keys", (c) => {
+  app.get("/:tenant/discovery/v2.0/keys", async (c) => {
     state.count("jwks");
+    const injected = await faulted(c, "jwks");
+    if (injected) return injected;
     if (!tenantKind(state, c.req.param("tenant"))) return unknownTenant(c.req.param("tenant"), "jwks");
     return json({ keys: keys(true) }, 200, { ...DISCOVERY_HEADERS, "x-ms-request-id": randomUUID() });
   });
 
-  app.get("/:tenant/discovery/keys", (c) => {
+  app.get("/:tenant/discovery/keys", async (c) => {
     state.count("jwks");
+    const injected = await faulted(c, "jwks");
+    if (injected) return injected;
     if (!tenantKind(state, c.req.param("tenant"))) return unknownTenant(c.req.param("tenant"), "jwks");
     return json({ keys: keys(false) }, 200, { ...DISCOVERY_HEADERS, "x-ms-request-id": randomUUID() });
   });

@@ -93,6 +93,20 @@ export const AADSTS: Record<number, AadErrorSpec> = {
     message: (x) =>
       `No matching federated identity record found for presented assertion. Assertion Issuer: '${p(x.iss)}'. Assertion Subject: '${p(x.sub)}'. Assertion Audience: '${p(x.aud)}'. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation`,
   },
+  // Captured on a 503 from the token endpoint (Azure/azure-sdk-for-python#14241); the emulator's
+  // answer for every injected 5xx.
+  90033: {
+    error: "temporarily_unavailable",
+    status: 503,
+    message: () => "A transient error has occurred. Please try again.",
+  },
+  // Entra's throttling code ("TenantThrottlingError"); the body of a throttled token request is not
+  // captured, so the emulator's 429 uses this in the usual envelope.
+  90055: {
+    error: "temporarily_unavailable",
+    status: 429,
+    message: () => "There are too many incoming requests. Please try again later.",
+  },
   90002: {
     error: "invalid_tenant",
     message: (x) =>

@@ -1,6 +1,7 @@
 // A slice of Microsoft Graph v1.0: /me, /me/photo, /me/photo/$value (reference §10).
 import { createHash, randomUUID } from "node:crypto";
 import type { Context, Hono } from "hono";
+import { applyFault, retryAfterHeader } from "./faults.ts";
 import { sleep } from "./http.ts";
 import { decodeJwt, verifyJwt } from "./keys.ts";
 import type { State } from "./state.ts";
@@ -103,6 +104,26 @@ function graphError(
       ...extra,
     },
   });
+}
+
+const SERVER_ERRORS: Record<number, [string, string]> = {
+  500: ["generalException", "An unexpected error occurred."],
+  502: ["BadGateway", "Bad Gateway"],
+  503: ["serviceNotAvailable", "The service is temporarily unavailable. Please retry later."],
+  504: ["GatewayTimeout", "Gateway Timeout"],
+};
+
+/** Graph's throttling answer (429) or a server error (5xx), `Retry-After` when given. */
+function graphFault(state: State, ids: Ids, status: number, retryAfter: number | undefined): Response {
+  const [code, message] = SERVER_ERRORS[status] ?? SERVER_ERRORS[500];
+  return graphError(
+    state,
+    ids,
+    status,
+    status === 429 ? "TooManyRequests" : code,
+    message,
+    retryAfterHeader(retryAfter),
+  );
 }
 
 type Auth = { user: User } | { response: Response };
@@ -227,27 +248,17 @@ export function mountGraph(app: Hono, state: State): void {
           },
         );
       }
-      if (fault.status === 429) {
-        return graphError(state, ids, 429, "TooManyRequests", "", {
-          "Retry-After": String(fault.retryAfter ?? 2),
-        });
-      }
-      const names: Record<number, [string, string]> = {
-        500: ["generalException", "An unexpected error occurred."],
-        502: ["BadGateway", "Bad Gateway"],
-        503: ["serviceNotAvailable", "The service is temporarily unavailable. Please retry later."],
-        504: ["GatewayTimeout", "Gateway Timeout"],
-      };
-      const [code, message] = names[fault.status] ?? names[500];
-      return graphError(
-        state,
-        ids,
-        fault.status,
-        code,
-        message,
-        fault.status === 503 ? { "Retry-After": "5" } : {},
-      );
+      if (fault.status === 429) return graphFault(state, ids, 429, fault.retryAfter ?? 2);
+      return graphFault(state, ids, fault.status, fault.status === 503 ? 5 : undefined);
     }
+    const injected = await applyFault(
+      state.faultSet,
+      c,
+      kind,
+      (status, retryAfter) => graphFault(state, ids, status, retryAfter),
+      path,
+    );
+    if (injected) return injected;
     if (kind === "graph.other") {
       const segment = path.split("/").filter(Boolean).pop() ?? "";
       return graphError(state, ids, 400, "BadRequest", `Resource not found for the segment '${segment}'.`);

@@ -15,7 +15,7 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Entra-style error JSON with x-ms-request-id = trace_id, correlation id echoed. */
+/** Entra-style error JSON with x-ms-request-id = trace_id, correlation id echoed; `status` overrides the code's own. */
 export function entraErrorResponse(
   state: State,
   kind: string,
@@ -23,6 +23,7 @@ export function entraErrorResponse(
   params: Record<string, string>,
   correlationId: string | undefined,
   extraHeaders: Record<string, string> = {},
+  status?: number,
 ): Response {
   const traceId = randomUUID();
   const err = aadError(code, params, {
@@ -31,7 +32,7 @@ export function entraErrorResponse(
     now: state.now(),
   });
   state.countError(kind);
-  return json(err.body, err.status, {
+  return json(err.body, status ?? err.status, {
     ...NO_STORE,
     "x-ms-request-id": traceId,
     "x-ms-ests-server": "2.1.0 - emulator",
@@ -53,4 +54,17 @@ export function escapeHtml(s: string): string {
     /[&<>"']/g,
     (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] as string,
   );
+}
+
+/** Entra's answer to an injected 5xx (AADSTS90033) or 429 (AADSTS90055), with `Retry-After` when given. */
+export function entraFaultResponse(
+  state: State,
+  kind: string,
+  status: number,
+  retryAfter: number | undefined,
+  correlationId: string | undefined,
+): Response {
+  const headers: Record<string, string> =
+    retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) };
+  return entraErrorResponse(state, kind, status === 429 ? 90055 : 90033, {}, correlationId, headers, status);
 }

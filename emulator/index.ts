@@ -1,13 +1,15 @@
-// Local emulator of Microsoft Entra ID (HTTPS), Microsoft Graph (HTTPS) and the App Service
-// managed-identity endpoint (HTTP). See emulator/README.md.
+// Local emulator of Microsoft Entra ID (HTTPS, plus its browser pages on plain HTTP on loopback),
+// Microsoft Graph (HTTPS) and the App Service managed-identity endpoint (HTTP). See emulator/README.md.
 import type { Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
+import { ADMIN_PATH, mountAdmin } from "./admin.ts";
 import { mountAuthorize } from "./authorize.ts";
 import { ensureCa } from "./ca.ts";
 import { mountDiscovery } from "./discovery.ts";
+import type { FaultInfo, FaultSpec } from "./faults.ts";
 import { mountGraph } from "./graph.ts";
 import { json } from "./http.ts";
 import { type SigningKey, type SignOptions, signJwt } from "./keys.ts";
@@ -17,6 +19,8 @@ import { GRAPH_RESOURCE, MANAGED_IDENTITY, type User } from "./tenant.ts";
 import { mountToken } from "./token.ts";
 
 export { ensureCa } from "./ca.ts";
+export type { FaultAnswer, FaultInfo, FaultSpec, FaultTarget } from "./faults.ts";
+export { parseFaultFlag } from "./faults.ts";
 export type { SigningKey, SignOptions } from "./keys.ts";
 export type { EmulatorOptions } from "./state.ts";
 
@@ -27,6 +31,8 @@ export interface StartOptions {
   graphPort?: number;
   /** Managed-identity endpoint (HTTP) port. */
   identityPort?: number;
+  /** Plain-HTTP loopback port of the browser pages and the admin endpoint. */
+  browserPort?: number;
   /** Folder of the local CA (default <repo>/.local/emulator-ca). */
   caDir?: string;
   /** Clock in milliseconds (default Date.now). */
@@ -62,6 +68,14 @@ export type FaultKind =
 export interface Emulator {
   issuer: string;
   authorityHost: string;
+  /**
+   * `http://127.0.0.1:<port>`: the same `/{tenant}/oauth2/v2.0/authorize` (and sign-in, consent,
+   * logout) pages as `authorityHost`, over plain HTTP so a browser shows no certificate warning.
+   * Discovery's `authorization_endpoint` and `end_session_endpoint` point here.
+   */
+  browserAuthorityHost: string;
+  /** The admin endpoint for faults (loopback, non-browser clients only). */
+  adminUrl: string;
   tenantId: string;
   tenantDomain: string;
   graphBaseUrl: string;
@@ -93,7 +107,11 @@ export interface Emulator {
     failNextObo(code: number): void;
     failNextGraph(fault: GraphFault): void;
     delayNext(kind: FaultKind, ms: number): void;
-    clear(): void;
+    /** 5xx, 429 with Retry-After, hang or reset at an endpoint, `times` times or until cleared. */
+    add(spec: FaultSpec): FaultInfo;
+    list(): FaultInfo[];
+    /** Clears one fault added with `add` (by id), or everything (also failNext… and delays). */
+    clear(id?: string): void;
   };
   counts(): Record<string, number>;
   resetCounts(): void;
@@ -154,23 +172,29 @@ export async function start(opts: StartOptions = {}): Promise<Emulator> {
           }
         : { fetch: app.fetch },
     ) as unknown as Server;
-  const servers = [mk(entraApp, true), mk(graphApp, true), mk(miApp, false)];
-  const [entraPort, graphPort, miPort] = await Promise.all([
+  const browserApp = new Hono();
+  const servers = [mk(entraApp, true), mk(graphApp, true), mk(miApp, false), mk(browserApp, false)];
+  const [entraPort, graphPort, miPort, browserPort] = await Promise.all([
     listen(servers[0], opts.port ?? 0),
     listen(servers[1], opts.graphPort ?? 0),
     listen(servers[2], opts.identityPort ?? 0),
+    listen(servers[3], opts.browserPort ?? 0),
   ]);
 
   const state = new State(now, `https://127.0.0.1:${entraPort}`);
+  state.browserAuthorityHost = `http://127.0.0.1:${browserPort}`;
   Object.assign(state.options, opts.options);
   state.graphBaseUrl = `https://127.0.0.1:${graphPort}/v1.0`;
   state.identityEndpoint = `http://127.0.0.1:${miPort}/msi/token`;
   await state.rotateKey();
 
   mountDiscovery(entraApp, state);
-  mountAuthorize(entraApp, state);
+  mountAuthorize(entraApp, state, { secure: true });
   mountToken(entraApp, state);
   withFallbacks(entraApp);
+  mountAdmin(browserApp, state);
+  mountAuthorize(browserApp, state, { secure: false });
+  withFallbacks(browserApp);
   mountGraph(graphApp, state);
   withFallbacks(graphApp);
   mountManagedIdentity(miApp, state);
@@ -181,6 +205,8 @@ export async function start(opts: StartOptions = {}): Promise<Emulator> {
   const emulator: Emulator = {
     issuer: state.issuer,
     authorityHost: state.authorityHost,
+    browserAuthorityHost: state.browserAuthorityHost,
+    adminUrl: `${state.browserAuthorityHost}${ADMIN_PATH}`,
     tenantId: state.tenantId,
     tenantDomain: state.tenantDomain,
     graphBaseUrl: state.graphBaseUrl,
@@ -242,10 +268,17 @@ export async function start(opts: StartOptions = {}): Promise<Emulator> {
         list.push(ms);
         state.faults.delays.set(kind, list);
       },
-      clear: () => {
+      add: (spec) => state.faultSet.add(spec),
+      list: () => state.faultSet.list(),
+      clear: (id) => {
+        if (id !== undefined) {
+          state.faultSet.clear(id);
+          return;
+        }
         state.faults.obo.length = 0;
         state.faults.graph.length = 0;
         state.faults.delays.clear();
+        state.faultSet.clear();
       },
     },
     counts: () => {

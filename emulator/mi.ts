@@ -2,6 +2,7 @@
 // Plain HTTP, like the platform's loopback endpoint. Only the user-assigned identity exists.
 import { randomUUID } from "node:crypto";
 import type { Hono } from "hono";
+import { applyFault, retryAfterHeader } from "./faults.ts";
 import { json, sleep } from "./http.ts";
 import type { State } from "./state.ts";
 import {
@@ -18,14 +19,24 @@ export function mountManagedIdentity(app: Hono, state: State): void {
   app.get("*", async (c) => {
     const url = new URL(c.req.url);
     const path = url.pathname.toLowerCase().replace(/\/+$/, "");
-    const fault = (status: number, message: string) => {
+    const fault = (status: number, message: string, headers: Record<string, string> = {}) => {
       state.countError("mi");
-      return json({ statusCode: status, message, correlationId: randomUUID() }, status);
+      return json({ statusCode: status, message, correlationId: randomUUID() }, status, headers);
     };
     if (path !== "/msi/token") return fault(404, `No route matches ${url.pathname}.`);
     state.count("mi");
     const delay = state.takeDelay("mi");
     if (delay) await sleep(delay);
+    const injected = await applyFault(state.faultSet, c, "mi", (status, retryAfter) =>
+      fault(
+        status,
+        status === 429
+          ? "Too many requests to the managed identity endpoint. Retry later."
+          : "An unexpected error occurred while getting the token from Microsoft Entra ID. Retry later.",
+        retryAfterHeader(retryAfter),
+      ),
+    );
+    if (injected) return injected;
     if (c.req.header("x-identity-header") !== state.identityHeader) {
       return fault(400, "The request is missing the X-IDENTITY-HEADER header or its value is not valid.");
     }

@@ -1,5 +1,6 @@
 // Shared, mutable emulator state: tenant, keys, grants, sessions, faults, counters, clock.
 import { createHash, randomUUID } from "node:crypto";
+import { FaultSet } from "./faults.ts";
 import { b64url, createSigningKey, randomId, type SigningKey, signGraphJwt, signJwt } from "./keys.ts";
 import {
   type AppRegistration,
@@ -99,8 +100,12 @@ export class State {
     graph: [] as GraphFault[],
     delays: new Map<string, number[]>(),
   };
+  /** 5xx / 429 / hang / reset faults per endpoint (emulator/faults.ts). */
+  readonly faultSet = new FaultSet();
   keys: SigningKey[] = [];
   authorityHost = "";
+  /** Plain-HTTP loopback origin of the pages a person sees (authorize, sign-in, consent, logout). */
+  browserAuthorityHost = "";
   graphBaseUrl = "";
   identityEndpoint = "";
   readonly identityHeader = randomUUID();

@@ -4,7 +4,8 @@ import { createHash, randomUUID } from "node:crypto";
 import type { Context, Hono } from "hono";
 import { tenantKind } from "./discovery.ts";
 import { entraTime7 } from "./errors.ts";
-import { entraErrorResponse, json, NO_STORE, readForm, sleep } from "./http.ts";
+import { applyFault } from "./faults.ts";
+import { entraErrorResponse, entraFaultResponse, json, NO_STORE, readForm, sleep } from "./http.ts";
 import { decodeJwt, randomId, verifyJwt } from "./keys.ts";
 import {
   checkResourceParam,
@@ -332,6 +333,8 @@ async function onBehalfOf(r: Req): Promise<Fail | Record<string, unknown>> {
   }
   const user = state.user(String(p.oid));
   if (!user) return fail(70000, { detail: "The user in the assertion does not exist in the tenant." });
+  // Per user, so a test can tell one exchange per user from several for one.
+  state.count(`token.obo.${user.id}`);
   return userTokens(r, user, splitScopes(form.scope), {
     sid: typeof p.sid === "string" ? p.sid : randomUUID(),
     onBehalfOf: true,
@@ -376,6 +379,10 @@ export function mountToken(app: Hono, state: State): void {
     const delay = state.takeDelay(kind);
     if (delay) await sleep(delay);
     const cid = new URL(c.req.url).searchParams.get("client-request-id") ?? form["client-request-id"];
+    const faulted = await applyFault(state.faultSet, c, kind, (status, retryAfter) =>
+      entraFaultResponse(state, kind, status, retryAfter, cid),
+    );
+    if (faulted) return faulted;
     const error = (f: Fail) => entraErrorResponse(state, kind, f.code, f.params, cid);
     const segment = c.req.param("tenant");
     if (!tenantKind(state, segment)) return error(fail(90002, { tenant: segment }));

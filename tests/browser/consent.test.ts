@@ -89,8 +89,8 @@ describe("consent and sign-in through the browser with a real MCP client (proxy 
     const kind = () =>
       page.evaluate(() => document.querySelector('meta[name="emulator-page"]')?.getAttribute("content"));
     if ((await kind()) === "signin") {
-      await page.check(`input[name="login"][value="${user.upn}"]`);
-      await Promise.all([page.waitForNavigation(), page.click('#signin button[type="submit"]')]);
+      // One click on the account's tile, as on Entra's "Pick an account".
+      await Promise.all([page.waitForNavigation(), page.getByRole("button", { name: user.upn }).click()]);
     }
     if ((await kind()) === "consent") {
       await Promise.all([page.waitForNavigation(), page.click('button[name="acceptConsent"][value="true"]')]);

@@ -170,9 +170,10 @@ describe("Entra-direct mode with real MCP clients", () => {
     assert.equal(oidcRes.status, 200);
     const oidc = (await oidcRes.json()) as Record<string, string>;
     assert.equal(oidc.issuer, issuer);
+    // The page a browser opens is on the emulator's plain-HTTP loopback origin (no certificate warning).
     assert.equal(
       oidc.authorization_endpoint,
-      `${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/authorize`,
+      `${emulator.browserAuthorityHost}/${emulator.tenantId}/oauth2/v2.0/authorize`,
     );
     assert.equal(oidc.token_endpoint, `${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/token`);
 

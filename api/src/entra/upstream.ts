@@ -43,7 +43,7 @@ export function upstreamAuthorizeUrl(
   config: Pick<Config, "entra" | "graph" | "publicUrl">,
   p: { state: string; nonce: string; codeChallenge: string; loginHint?: string },
 ): string {
-  const u = entraUrl(config, "authorize");
+  const u = entraUrl(config, "authorize", config.entra.signInTenant);
   u.search = new URLSearchParams({
     client_id: config.entra.clientId,
     response_type: "code",
@@ -64,7 +64,8 @@ export function upstreamAuthorizeUrl(
 
 export interface UpstreamClient {
   redeemCode(code: string, codeVerifier: string): Promise<UpstreamTokens>;
-  refresh(refreshToken: string): Promise<UpstreamTokens>;
+  /** Renews a user's Entra tokens at their own tenant (`tid`), where the refresh token was issued. */
+  refresh(refreshToken: string, tenantId: string): Promise<UpstreamTokens>;
 }
 
 export function createUpstreamClient(
@@ -73,9 +74,7 @@ export function createUpstreamClient(
 ): UpstreamClient {
   const doFetch = deps.fetch ?? fetch;
   const now = deps.now ?? Date.now;
-  const tokenUrl = entraUrl(config, "token");
-
-  async function post(params: Record<string, string>): Promise<UpstreamTokens> {
+  async function post(tokenUrl: URL, params: Record<string, string>): Promise<UpstreamTokens> {
     const body = new URLSearchParams({
       client_id: config.entra.clientId,
       client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
@@ -114,15 +113,20 @@ export function createUpstreamClient(
   }
 
   return {
+    // The code comes back from the authority the browser signed in at.
     redeemCode: (code, codeVerifier) =>
-      post({
+      post(entraUrl(config, "token", config.entra.signInTenant), {
         grant_type: "authorization_code",
         code,
         code_verifier: codeVerifier,
         redirect_uri: callbackUrl(config),
         scope: upstreamScope(config),
       }),
-    refresh: (refreshToken) =>
-      post({ grant_type: "refresh_token", refresh_token: refreshToken, scope: upstreamScope(config) }),
+    refresh: (refreshToken, tenantId) =>
+      post(entraUrl(config, "token", tenantId), {
+        grant_type: "refresh_token",
+        refresh_token: refreshToken,
+        scope: upstreamScope(config),
+      }),
   };
 }

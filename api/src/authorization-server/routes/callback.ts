@@ -95,13 +95,13 @@ export function mountCallback(app: Hono, as: AsContext): void {
       });
     }
 
-    // OIDC Core §3.1.3.7: the ID token is for us, from our tenant, and answers our nonce.
+    // OIDC Core §3.1.3.7: the ID token is for us, from an allowed tenant's issuer, and answers our nonce.
     let idClaims: Record<string, unknown>;
     try {
       if (!upstream.idToken) throw new Error("no id_token");
       ({ payload: idClaims } = await jwtVerify(upstream.idToken, as.entraKeys, {
         algorithms: ["RS256"],
-        issuer: config.entra.issuer,
+        issuer: config.entra.issuers,
         audience: config.entra.clientId,
         currentDate: new Date(as.now()),
         clockTolerance: 60,
@@ -121,7 +121,10 @@ export function mountCallback(app: Hono, as: AsContext): void {
         error_description: "The signed-in account may not use this server.",
       });
     }
-    if (String(idClaims.oid).toLowerCase() !== principal.objectId) {
+    if (
+      String(idClaims.oid).toLowerCase() !== principal.objectId ||
+      String(idClaims.tid).toLowerCase() !== principal.tenantId
+    ) {
       return back({ error: "server_error", error_description: "Entra ID's tokens name different users." });
     }
 

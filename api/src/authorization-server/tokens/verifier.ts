@@ -104,7 +104,7 @@ export function createUpstreamRenewal(
       }
       let next: UpstreamTokens;
       try {
-        next = await deps.upstream.refresh(upstream.refreshToken);
+        next = await deps.upstream.refresh(upstream.refreshToken, grant.tid);
       } catch (err) {
         const failure = entraFailure(config, err, "renewing your sign-in");
         deps.logger.warn("upstream refresh failed", {
