@@ -15,6 +15,7 @@ import {
   CookieJar,
   expectErrorPage,
   expectOAuthError,
+  fetchFrom,
   openConsent,
   REDIRECT,
   registerClient,
@@ -183,7 +184,7 @@ describe("DCR: invalid metadata is refused (RFC 7591 §2, §3.2.2; RFC 6749 §3.
       const res = await registerRaw(
         stack,
         { client_name: "Bad client", redirect_uris: [REDIRECT], ...metadata },
-        { "x-forwarded-for": "192.0.2.20" },
+        "127.0.0.20",
       );
       await expectOAuthError(res, 400, error);
       await assertServing(stack);
@@ -191,7 +192,7 @@ describe("DCR: invalid metadata is refused (RFC 7591 §2, §3.2.2; RFC 6749 §3.
   }
 });
 
-describe("DCR: registration flood is rate-limited per address (RFC 7591 §3, RFC 6585 §4; MCP best practices DCR abuse)", () => {
+describe("DCR: registration flood is rate-limited per caller address (RFC 7591 §3, RFC 6585 §4; MCP best practices DCR abuse)", () => {
   it("a deployment (public URL not on loopback): more than 10 registrations a minute from one address → 429 with Retry-After; everything else still served", async () => {
     // The same code and state, with a deployment's public URL: production limits apply.
     const { freePort } = await import("@entra-mcp/testing/stack");
@@ -200,20 +201,19 @@ describe("DCR: registration flood is rate-limited per address (RFC 7591 §3, RFC
       { ...stack.env, PUBLIC_URL: "https://mcp.contoso.example" },
       { port, quiet: true },
     );
-    const flooder = { "x-forwarded-for": "203.0.113.66" };
     const body = { client_name: "Flood", redirect_uris: [REDIRECT], token_endpoint_auth_method: "none" };
     let accepted = 0;
     let refused: Response | undefined;
-    const register = () =>
-      fetch(`http://127.0.0.1:${port}/register`, {
+    const register = (from: string, name = "Flood") =>
+      fetchFrom(from, `http://127.0.0.1:${port}/register`, {
         method: "POST",
-        headers: { "content-type": "application/json", ...flooder },
-        body: JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...body, client_name: name }),
       });
     try {
       // A fixed one-minute window: at most 10 in the first window, 10 more if the flood straddles a boundary.
       for (let i = 0; i < 21 && !refused; i++) {
-        const res = await register();
+        const res = await register("127.0.0.66");
         if (res.status === 201) {
           accepted++;
           await res.body?.cancel();
@@ -229,11 +229,7 @@ describe("DCR: registration flood is rate-limited per address (RFC 7591 §3, RFC
       );
       await refused.body?.cancel();
       // The flood is contained: other callers still register.
-      const bystander = await fetch(`http://127.0.0.1:${port}/register`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-forwarded-for": "192.0.2.99" },
-        body: JSON.stringify({ ...body, client_name: "Bystander" }),
-      });
+      const bystander = await register("127.0.0.99", "Bystander");
       assert.equal(bystander.status, 201);
       await bystander.body?.cancel();
     } finally {
@@ -249,11 +245,11 @@ describe("DCR: registration flood is rate-limited per address (RFC 7591 §3, RFC
       token_endpoint_auth_method: "none",
     };
     for (let i = 0; i < 40; i++) {
-      const res = await registerRaw(stack, body);
+      const res = await registerRaw(stack, body, "127.0.0.67");
       assert.equal(res.status, 201, `registration ${i + 1}: ${await res.clone().text()}`);
       await res.body?.cancel();
     }
-    const other = await registerClient(stack, { client_name: "Bystander" }, "192.0.2.99");
+    const other = await registerClient(stack, { client_name: "Bystander" }, "127.0.0.99");
     await openConsent(new CookieJar(), authorizeUrl(stack, { client: other }));
   });
 });

@@ -22,7 +22,10 @@ export interface ClientFixture {
   registration: Record<string, unknown>;
   /** The redirect URI the authorization request names (one of the registered ones, or a loopback port of one). */
   redirectUri: string;
-  /** `scope` of the authorization request (`SCOPE` is replaced). */
+  /**
+   * `scope` of the authorization request (`SCOPE` is replaced). Refresh tokens are issued only to a client
+   * that asks for `offline_access`; the sources say which clients do.
+   */
   scope: string;
   /** Whether the authorization and token requests carry `resource` (RFC 8707). */
   sendsResource: boolean;
@@ -171,10 +174,12 @@ export const FIXTURES: ClientFixture[] = [
     tokenAuth: "none",
   },
   {
-    // The MCP Inspector's OAuth provider (clients/cli): a native public client.
+    // The MCP Inspector's OAuth provider (clients/cli): a native public client. Its SDK adds
+    // offline_access to the scope when the server offers it and the client has the refresh_token grant.
     name: "MCP Inspector",
     sources: [
       "node_modules/@modelcontextprotocol/inspector/clients/cli/build/index.js (clientMetadata), v2.12.0",
+      "@modelcontextprotocol/client determineScope (the offline_access augmentation)",
       "https://github.com/modelcontextprotocol/inspector",
     ],
     registration: {
@@ -184,11 +189,11 @@ export const FIXTURES: ClientFixture[] = [
       response_types: ["code"],
       client_name: "MCP Inspector",
       client_uri: "https://github.com/modelcontextprotocol/inspector",
-      scope: SCOPE,
+      scope: `${SCOPE} offline_access`,
       application_type: "native",
     },
     redirectUri: "http://localhost:6274/oauth/callback",
-    scope: SCOPE,
+    scope: `${SCOPE} offline_access`,
     sendsResource: true,
     tokenAuth: "none",
   },
