@@ -30,12 +30,15 @@ let appReady: Promise<Fetch> | undefined;
 function loadApp(): Promise<Fetch> {
   if (!appReady) {
     appReady = (async () => {
-      const [{ createApp }, { loadConfig }, { nodeHostDeps }] = await Promise.all([
+      const [{ createApp }, { loadConfig }, { nodeHostDeps }, { startTelemetry }] = await Promise.all([
         import("../app.ts"),
         import("../config/config.ts"),
         import("./node-deps.ts"),
+        import("./telemetry.ts"),
       ]);
       const config = loadConfig(process.env);
+      // Application Insights through the Azure Monitor distro (the Function App sets its connection string).
+      await startTelemetry(process.env);
       const hono = createApp(config, nodeHostDeps(config));
       return (request: Request) => hono.fetch(request);
     })();

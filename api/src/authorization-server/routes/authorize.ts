@@ -15,6 +15,7 @@
 import type { Context, Hono } from "hono";
 import { isOwnResource } from "../../config/paths.ts";
 import { randomToken, sha256b64url } from "../../core/encoding.ts";
+import { withFields } from "../../core/log.ts";
 import { pageSecurityHeaders } from "../../core/page.ts";
 import { upstreamAuthorizeUrl } from "../../entra/upstream.ts";
 import { renderConsentPage } from "../browser/consent-page.ts";
@@ -23,6 +24,7 @@ import { redirectUriMatches } from "../clients/redirect-uri.ts";
 import { AsError } from "../errors.ts";
 import { type AsContext, errorPage, redirectToClient } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
+import { signInCorrelationId } from "./register.ts";
 
 export const PENDING_TTL_SEC = 10 * 60;
 const CONSENT_COOKIE = "mcp-consent";
@@ -46,6 +48,8 @@ export interface PendingAuthorization {
   csrf: string;
   /** The browser the consent page was shown to (its `mcp-browser` cookie). */
   browser?: string;
+  /** Ties every log line of this sign-in together, from the registration to the first MCP call. */
+  correlationId?: string;
 }
 
 /** The Entra leg of a pending authorization, keyed by the hash of the `state` sent to Entra. */
@@ -71,9 +75,12 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       as.logger.warn("authorize: client refused", err.toLogFields());
       return errorPage(c, 400, "Unknown application", err.message);
     }
+    const correlationId = await signInCorrelationId(as, client.client_id);
+    const log = withFields(as.logger, { correlationId, client: client.client_id });
     const redirectUri =
       q.redirect_uri ?? (client.redirect_uris.length === 1 ? client.redirect_uris[0] : undefined);
     if (!redirectUri || !redirectUriMatches(client.redirect_uris, redirectUri)) {
+      log.warn("authorize: redirect URI not registered");
       return errorPage(
         c,
         400,
@@ -81,8 +88,14 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
         "The redirect_uri is not registered for this application, so the answer can't be sent back to it.",
       );
     }
-    const fail = (error: string, description: string) =>
-      redirectToClient(c, config, redirectUri, { error, error_description: description, state: q.state });
+    const fail = (error: string, description: string) => {
+      log.warn("authorize: request refused", { error, description });
+      return redirectToClient(c, config, redirectUri, {
+        error,
+        error_description: description,
+        state: q.state,
+      });
+    };
 
     if (q.response_type !== "code")
       return fail("unsupported_response_type", "Only response_type=code is supported.");
@@ -117,10 +130,14 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       scopes,
       resource: q.resource,
       csrf: randomToken(24),
+      correlationId,
     };
 
     const remembered = await as.cookies.get<{ clients: string[] }>(c, CONSENT_COOKIE);
-    if (remembered?.clients.includes(client.client_id)) return startUpstream(c, as, request);
+    if (remembered?.clients.includes(client.client_id)) {
+      log.info("authorize: consent remembered, on to Entra ID");
+      return startUpstream(c, as, request);
+    }
 
     // The CSRF token alone is no defence against a request the attacker started and then makes the
     // victim's browser answer: bind the request to the browser the page is shown to.
@@ -129,6 +146,7 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
     request.browser = browser;
     const requestId = randomToken(24);
     await as.store.put("pending", requestId, request, { ttlSec: PENDING_TTL_SEC, ifAbsent: true });
+    log.info("authorize: consent page shown");
     const html = renderConsentPage({
       requestId,
       csrf: request.csrf,
@@ -164,11 +182,13 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
         "This sign-in request expired or was already answered. Start again from your application.",
       );
     const request = entry.value;
+    const log = withFields(as.logger, { correlationId: request.correlationId, client: request.clientId });
     const browser = (await as.cookies.get<{ b: string }>(c, BROWSER_COOKIE))?.b ?? "";
     if (
       !(await sameSecret(String(form.csrf_token ?? ""), request.csrf)) ||
       !(await sameSecret(browser, request.browser ?? ""))
     ) {
+      log.warn("consent: security token or browser mismatch");
       return errorPage(
         c,
         403,
@@ -180,9 +200,11 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
     try {
       await as.store.delete("pending", requestId, { ifMatch: entry.etag });
     } catch {
+      log.warn("consent: already answered");
       return errorPage(c, 400, "Request expired", "This sign-in request was already answered.");
     }
     if (form.decision !== "approve") {
+      log.info("consent: denied");
       return redirectToClient(c, config, request.redirectUri, {
         error: "access_denied",
         error_description: "The user denied the request.",
@@ -192,6 +214,7 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
     const remembered = (await as.cookies.get<{ clients: string[] }>(c, CONSENT_COOKIE))?.clients ?? [];
     const clients = [request.clientId, ...remembered.filter((id) => id !== request.clientId)].slice(0, 20);
     await as.cookies.set(c, CONSENT_COOKIE, { clients }, CONSENT_REMEMBER_SEC);
+    log.info("consent: approved, on to Entra ID");
     return startUpstream(c, as, request);
   });
 }

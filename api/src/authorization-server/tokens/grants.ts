@@ -19,6 +19,7 @@ import { base64url, errors, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../../config/config.ts";
 import { randomToken, sha256b64url } from "../../core/encoding.ts";
 import { Failure } from "../../core/failure.ts";
+import { telemetry } from "../../core/telemetry.ts";
 import type { UpstreamTokens } from "../../entra/upstream.ts";
 import { type Entry, type Store, StoreConflictError } from "../../store/store.ts";
 import { decryptJson, encryptJson, generateGrantKey, unwrapKey, wrapKey } from "./crypto.ts";
@@ -41,6 +42,8 @@ export interface Grant {
   /** Entra tokens (`UpstreamTokens`), AES-GCM sealed with the grant key. */
   upstream: string;
   createdAt: number;
+  /** The sign-in this grant came from (see `PendingAuthorization.correlationId`), for the logs. */
+  correlationId?: string;
 }
 
 interface CodeRow {
@@ -93,6 +96,7 @@ export interface GrantService {
     username?: string;
     clientId: string;
     scopes: string[];
+    correlationId?: string;
     upstream: UpstreamTokens;
     code: { redirectUri: string; redirectUriGiven: boolean; codeChallenge: string; resource?: string };
   }): Promise<{ code: string }>;
@@ -214,6 +218,7 @@ export function createGrantService(
         username: p.username,
         clientId: p.clientId,
         scopes: p.scopes,
+        correlationId: p.correlationId,
         upstream: await encryptJson(grantKey, p.upstream, gid),
         createdAt: now(),
       };
@@ -254,8 +259,9 @@ export function createGrantService(
       if (presented.kind === "replay") {
         // Someone else may hold a copy of this token: revoke the whole grant.
         await store.delete("grant", row.gid);
+        telemetry.refreshReplay();
         throw new Failure("invalid_grant", "The refresh token was already used; the grant is revoked", {
-          log: { revokedGrant: true },
+          log: { revokedGrant: true, refreshReplay: true, correlationId: grant.value.correlationId },
         });
       }
       const grantKey = await unwrapKey(row.wrappedKey, refreshToken);

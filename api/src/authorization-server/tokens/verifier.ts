@@ -40,6 +40,7 @@ export function createProxyVerifier(
           username: grant.username,
           scopes: v.scopes,
           clientId: grant.clientId,
+          correlationId: grant.correlationId,
           userAssertion: () => {
             renewed ??= currentUpstreamToken(config, deps, v, now());
             return renewed;
