@@ -13,7 +13,7 @@ import { ANSWERS } from "../../core/failure.ts";
 import { withFields } from "../../core/log.ts";
 import { telemetry } from "../../core/telemetry.ts";
 import { entraFailure } from "../../entra/errors.ts";
-import { TX_COOKIE_NAME, type UpstreamTransaction } from "./authorize.ts";
+import { txCookie, type UpstreamTransaction } from "./authorize.ts";
 import { type AsContext, errorPage, redirectToClient } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
 
@@ -48,7 +48,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
         "Sign-in expired",
         "This sign-in expired or was already completed. Start again from your application.",
       );
-    const tx = await as.cookies.get<{ s: string }>(c, TX_COOKIE_NAME);
+    const tx = await as.cookies.get<{ s: string }>(c, txCookie(stateId));
     if (tx?.s !== stateId) {
       return errorPage(
         c,
@@ -62,7 +62,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
     } catch {
       return errorPage(c, 400, "Sign-in expired", "This sign-in was already completed.");
     }
-    as.cookies.clear(c, TX_COOKIE_NAME);
+    as.cookies.clear(c, txCookie(stateId));
     const { request, codeVerifier, nonce } = entry.value;
     const log = withFields(as.logger, { correlationId: request.correlationId, client: request.clientId });
     const back = (params: Record<string, string | undefined>) =>
@@ -141,6 +141,8 @@ export function mountCallback(app: Hono, as: AsContext): void {
       clientId: request.clientId,
       scopes: request.scopes,
       correlationId: request.correlationId,
+      // Requests saved before `offline` was recorded asked for it through their scopes.
+      offline: request.offline ?? request.scopes.includes("offline_access"),
       upstream,
       code: {
         redirectUri: request.redirectUri,
