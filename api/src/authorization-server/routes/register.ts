@@ -7,6 +7,7 @@
  * @module
  */
 import type { Hono } from "hono";
+import { telemetry } from "../../core/telemetry.ts";
 import { parseClientMetadata } from "../clients/metadata.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
@@ -18,6 +19,8 @@ export function mountRegister(app: Hono, as: AsContext): void {
   app.post(OAUTH_PATHS.register, async (c) => {
     const limit = await as.limits.register.hit(as.callerAddress(c));
     if (!limit.allowed) {
+      telemetry.rateLimitRefusal("register");
+      as.logger.warn("register refused", { reason: "rate_limited" });
       return oauthJsonError(c, 429, "too_many_requests", "Too many registrations; try again later.", {
         "Retry-After": String(limit.retryAfterSec),
       });
@@ -48,10 +51,13 @@ export function mountRegister(app: Hono, as: AsContext): void {
       return oauthJsonError(c, 400, parsed.error.code, parsed.error.description);
     }
     const { record, secret } = await as.clients.register(parsed.value);
+    // The sign-in's correlation id starts here; the client's first /authorize picks it up.
+    const correlationId = await startSignIn(as, record.client_id);
     as.logger.info("client registered", {
       client: record.client_id,
       name: record.client_name,
       auth: record.token_endpoint_auth_method,
+      correlationId,
     });
     const { source: _source, secretHash: _hash, ...metadata } = record;
     // RFC 7591 §3.2.1: client_secret_expires_at is required with a secret; 0 = the secret itself does not
@@ -62,4 +68,20 @@ export function mountRegister(app: Hono, as: AsContext): void {
       Pragma: "no-cache",
     });
   });
+}
+
+/** How long a new registration's correlation id waits for the client's first `/authorize`. */
+const SIGN_IN_TTL_SEC = 10 * 60;
+
+/** A new correlation id for the sign-in that follows `clientId`'s registration. */
+async function startSignIn(as: AsContext, clientId: string): Promise<string> {
+  const correlationId = crypto.randomUUID();
+  await as.store.put("signin", clientId, { correlationId }, { ttlSec: SIGN_IN_TTL_SEC });
+  return correlationId;
+}
+
+/** The correlation id of a sign-in `clientId`'s registration started, or a new one. */
+export async function signInCorrelationId(as: AsContext, clientId: string): Promise<string> {
+  const started = await as.store.get<{ correlationId: string }>("signin", clientId);
+  return started?.value.correlationId ?? crypto.randomUUID();
 }

@@ -9,6 +9,7 @@ import type { Context, Hono } from "hono";
 import { isOwnResource } from "../../config/paths.ts";
 import { sameSecret, sha256b64url } from "../../core/encoding.ts";
 import { ANSWERS, Failure, type FailureReason } from "../../core/failure.ts";
+import { telemetry } from "../../core/telemetry.ts";
 import {
   authenticateClient,
   isCredentialsProblem,
@@ -94,6 +95,7 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
       }
     } catch (err) {
       if (err instanceof Failure) {
+        telemetry.authFailure(err.reason, "token_endpoint");
         as.logger.warn("token refused", {
           client: clientId,
           grant_type: form.grant_type,
@@ -152,6 +154,7 @@ async function authenticate(
     return await authenticateClient(as.clients, presented);
   } catch (err) {
     if (!(err instanceof Failure)) throw err;
+    telemetry.authFailure(err.reason, "token_endpoint");
     as.logger.warn("client authentication failed", {
       client: presented.clientId.slice(0, 100),
       via: presented.via,
@@ -174,6 +177,7 @@ async function authenticate(
 async function throttled(c: Context, as: AsContext) {
   const limit = await as.limits.token.hit(as.callerAddress(c));
   if (limit.allowed) return undefined;
+  telemetry.rateLimitRefusal("token");
   const answer = ANSWERS.throttled;
   return oauthJsonError(c, answer.status, answer.oauthError, "Too many token requests; try again later.", {
     "Retry-After": String(limit.retryAfterSec),
