@@ -9,7 +9,7 @@
 import type { Hono } from "hono";
 import { jwtVerify } from "jose";
 import { sha256b64url } from "../../core/encoding.ts";
-import { ANSWERS } from "../../core/failure.ts";
+import { ANSWERS, failureResponse, isTransient } from "../../core/failure.ts";
 import { entraFailure } from "../../entra/errors.ts";
 import { TX_COOKIE_NAME, type UpstreamTransaction } from "./authorize.ts";
 import { type AsContext, errorPage, redirectToClient } from "./context.ts";
@@ -60,12 +60,12 @@ export function mountCallback(app: Hono, as: AsContext): void {
     } catch {
       return errorPage(c, 400, "Sign-in expired", "This sign-in was already completed.");
     }
-    as.cookies.clear(c, TX_COOKIE_NAME);
     const { request, codeVerifier, nonce } = entry.value;
     const back = (params: Record<string, string | undefined>) =>
       redirectToClient(c, config, request.redirectUri, { ...params, state: request.state });
 
     if (q.error) {
+      as.cookies.clear(c, TX_COOKIE_NAME);
       as.logger.warn("callback: Entra returned an error", {
         error: q.error,
         description: q.error_description?.slice(0, 300),
@@ -76,8 +76,10 @@ export function mountCallback(app: Hono, as: AsContext): void {
         error_description: `Sign-in with Microsoft Entra ID failed: ${q.error_description?.split("\n")[0] ?? q.error}`,
       });
     }
-    if (!q.code)
+    if (!q.code) {
+      as.cookies.clear(c, TX_COOKIE_NAME);
       return back({ error: "server_error", error_description: "Entra ID returned no authorization code." });
+    }
 
     let upstream: Awaited<ReturnType<typeof as.upstream.redeemCode>>;
     try {
@@ -89,11 +91,19 @@ export function mountCallback(app: Hono, as: AsContext): void {
         reason: failure.reason,
         error: (err as Error).message.slice(0, 500),
       });
+      // Entra unavailable or slow: the sign-in stays open (the same state, the same browser), so reloading
+      // this page once Entra answers completes it. Only when it cannot be kept is the client told to retry.
+      if (isTransient(failure) && (await reopen(as, stateId, entry))) {
+        return failureResponse(failure, { page: true });
+      }
+      as.cookies.clear(c, TX_COOKIE_NAME);
       return back({
         error: ANSWERS[failure.reason].redirectError,
         error_description: `The server could not complete sign-in with Entra ID: ${failure.message}`,
       });
     }
+
+    as.cookies.clear(c, TX_COOKIE_NAME);
 
     // OIDC Core §3.1.3.7: the ID token is for us, from our tenant, and answers our nonce.
     let idClaims: Record<string, unknown>;
@@ -143,4 +153,21 @@ export function mountCallback(app: Hono, as: AsContext): void {
     as.logger.info("grant created", { client: request.clientId, oid: principal.objectId });
     return back({ code });
   });
+}
+
+/** Puts a spent sign-in back for the rest of its ten minutes, so that the callback can be tried again. */
+async function reopen(
+  as: AsContext,
+  stateId: string,
+  entry: { value: UpstreamTransaction; expiresAt: number },
+): Promise<boolean> {
+  const ttlSec = (entry.expiresAt - as.now()) / 1000;
+  if (ttlSec < 5) return false;
+  try {
+    await as.store.put("pending", `up_${stateId}`, entry.value, { ttlSec, ifAbsent: true });
+    return true;
+  } catch (err) {
+    as.logger.warn("callback: sign-in could not be kept for a retry", { error: String(err).slice(0, 200) });
+    return false;
+  }
 }

@@ -7,7 +7,7 @@
 import type { Context, Hono } from "hono";
 import { isOwnResource } from "../../config/paths.ts";
 import { sha256b64url } from "../../core/encoding.ts";
-import { ANSWERS, Failure } from "../../core/failure.ts";
+import { ANSWERS, Failure, failureHeaders } from "../../core/failure.ts";
 import type { CodeGrantRequest } from "../tokens/grants.ts";
 import { sameSecret } from "./authorize.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
@@ -99,7 +99,7 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
           ...err.log,
         });
         const answer = ANSWERS[err.reason];
-        return oauthJsonError(c, answer.status, answer.oauthError, err.message);
+        return oauthJsonError(c, answer.status, answer.oauthError, err.message, failureHeaders(err));
       }
       throw err;
     }
