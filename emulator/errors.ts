@@ -60,6 +60,11 @@ export const AADSTS: Record<number, AadErrorSpec> = {
     message: () =>
       "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
   },
+  50173: {
+    error: "invalid_grant",
+    message: (x) =>
+      `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${p(x.issued)}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${p(x.validFrom)}'.`,
+  },
   65001: {
     error: "invalid_grant",
     suberror: "consent_required",

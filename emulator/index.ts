@@ -117,6 +117,8 @@ export interface Emulator {
   resetCounts(): void;
   grantConsent(oid: string, clientId: string, scopes?: string[]): void;
   revokeConsent(oid: string, clientId: string): void;
+  /** Graph's `revokeSignInSessions`: every refresh token of the user stops working (AADSTS50173). */
+  revokeSignInSessions(oid: string): void;
   /** A v2 access token for the API app (Adele, via the public client) with claims overridden; `undefined` removes a claim. */
   mintAccessToken(claimsOverride?: Record<string, unknown>, opts?: SignOptions): Promise<string>;
   /** A delegated v1 Graph token (Adele, User.Read) with claims overridden, signed like real Graph tokens. */
@@ -291,6 +293,10 @@ export async function start(opts: StartOptions = {}): Promise<Emulator> {
       state.consents.grant(oid, clientId, scopes ?? app?.requiredScopes ?? []);
     },
     revokeConsent: (oid, clientId) => state.consents.revoke(oid, clientId),
+    revokeSignInSessions: (oid) => {
+      for (const rec of state.refreshTokens.values())
+        if (rec.oid === oid) rec.sessionsRevokedAt = state.now();
+    },
     mintAccessToken: async (claimsOverride = {}, signOpts = {}) => {
       const claims: Record<string, unknown> = state.apiAccessClaims(
         adele,

@@ -52,7 +52,7 @@ describe("upstream sign-in consent", () => {
       },
     });
     await client.redeemCode("code", "verifier");
-    await client.refresh("r");
+    await client.refresh("r", env.ENTRA_TENANT_ID);
     for (const body of bodies) assert.equal(body.get("scope"), own);
   });
 });

@@ -287,6 +287,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
   const origin = new URL(publicUrl);
   const authorityHost = v.ENTRA_AUTHORITY_HOST;
   const tenantId = v.ENTRA_TENANT_ID;
+  const allowedTenants = v.ENTRA_ALLOWED_TENANTS ?? [tenantId];
   return {
     /** `proxy` (the server is the OAuth authorization server in front of Entra) or `entra` (clients go to Entra). */
     authMode: v.AUTH_MODE,
@@ -300,8 +301,15 @@ export function loadConfig(env: Record<string, string | undefined>) {
       tenantId,
       /** `https://login.microsoftonline.com`, or the local emulator. */
       authorityHost,
-      /** `<authorityHost>/<tenantId>/v2.0`: the only issuer accepted for Entra tokens. */
+      /** `<authorityHost>/<tenantId>/v2.0`: the home tenant's issuer (Entra-direct mode's authorization server). */
       issuer: `${authorityHost}/${tenantId}/v2.0`,
+      /** The issuers accepted for Entra tokens: `<authorityHost>/<tid>/v2.0` for each allowed tenant. */
+      issuers: allowedTenants.map((tid) => `${authorityHost}/${tid}/v2.0`),
+      /**
+       * The tenant segment of the authority people sign in at: the home tenant, or `organizations` when
+       * users of other tenants may sign in (a multi-tenant app registration, `AzureADMultipleOrgs`).
+       */
+      signInTenant: allowedTenants.some((tid) => tid !== tenantId) ? "organizations" : tenantId,
       /** The server's own app registration (its client id is the `aud` of v2 tokens for it). */
       clientId: v.ENTRA_CLIENT_ID,
       /** The App ID URI clients request scopes under. */
@@ -309,7 +317,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
       /** The delegated scope the API exposes, bare (`user_impersonation`). */
       scope: v.ENTRA_SCOPE,
       /** Tenants whose users may call the server (`tid` allow-list). */
-      allowedTenants: v.ENTRA_ALLOWED_TENANTS ?? [tenantId],
+      allowedTenants,
     },
     /** Client id of the user-assigned managed identity whose token is the OBO client assertion. */
     managedIdentityClientId: v.MANAGED_IDENTITY_CLIENT_ID,

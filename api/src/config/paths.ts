@@ -21,12 +21,16 @@ export function callbackUrl(config: Pick<Site, "publicUrl">): string {
   return `${config.publicUrl}${CALLBACK_PATH}`;
 }
 
-/** The tenant's Entra ID v2 endpoints: the authorize and token endpoints, and its signing keys. */
+/**
+ * Entra ID v2 endpoints: the authorize and token endpoints, and the signing keys. `tenant` is the home
+ * tenant by default; sign-in uses `entra.signInTenant`, and a user's own tokens their tenant (`tid`).
+ */
 export function entraUrl(
   config: { entra: { authorityHost: string; tenantId: string } },
   endpoint: "authorize" | "token" | "keys",
+  tenant = config.entra.tenantId,
 ): URL {
-  const tenant = `${config.entra.authorityHost}/${config.entra.tenantId}`;
+  tenant = `${config.entra.authorityHost}/${tenant}`;
   return new URL(endpoint === "keys" ? `${tenant}/discovery/v2.0/keys` : `${tenant}/oauth2/v2.0/${endpoint}`);
 }
 

@@ -11,7 +11,7 @@ import { page } from "../core/page.ts";
 
 /** The link a user opens to grant this server's Graph permission in their tenant. */
 export function consentUrl(config: Pick<Config, "entra" | "publicUrl">): string {
-  const u = entraUrl(config, "authorize");
+  const u = entraUrl(config, "authorize", config.entra.signInTenant);
   u.searchParams.set("client_id", config.entra.clientId);
   u.searchParams.set("response_type", "code");
   u.searchParams.set("redirect_uri", `${config.publicUrl}${CONSENT_COMPLETE_PATH}`);

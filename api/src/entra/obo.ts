@@ -54,7 +54,8 @@ export function createOboProvider(
 
   async function attempt(principal: Principal, scopes: string[], signal: AbortSignal): Promise<string> {
     const options = {
-      tenantId: config.entra.tenantId,
+      // The user's own tenant: a multi-tenant app exchanges a guest tenant's token there, not at home.
+      tenantId: principal.tenantId,
       clientId: config.entra.clientId,
       getAssertion,
       userAssertionToken: await principal.userAssertion(),

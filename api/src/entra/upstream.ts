@@ -15,6 +15,8 @@ import { UpstreamError } from "./errors.ts";
 export interface UpstreamTokens {
   accessToken: string;
   refreshToken?: string;
+  /** When Entra says the refresh token ends (`refresh_token_expires_in`), ms since the epoch. */
+  refreshExpiresAt?: number;
   idToken?: string;
   /** ms since the epoch */
   expiresAt: number;
@@ -43,7 +45,7 @@ export function upstreamAuthorizeUrl(
   config: Pick<Config, "entra" | "graph" | "publicUrl">,
   p: { state: string; nonce: string; codeChallenge: string; loginHint?: string },
 ): string {
-  const u = entraUrl(config, "authorize");
+  const u = entraUrl(config, "authorize", config.entra.signInTenant);
   u.search = new URLSearchParams({
     client_id: config.entra.clientId,
     response_type: "code",
@@ -64,7 +66,8 @@ export function upstreamAuthorizeUrl(
 
 export interface UpstreamClient {
   redeemCode(code: string, codeVerifier: string): Promise<UpstreamTokens>;
-  refresh(refreshToken: string): Promise<UpstreamTokens>;
+  /** Renews a user's Entra tokens at their own tenant (`tid`), where the refresh token was issued. */
+  refresh(refreshToken: string, tenantId: string): Promise<UpstreamTokens>;
 }
 
 export function createUpstreamClient(
@@ -73,10 +76,12 @@ export function createUpstreamClient(
 ): UpstreamClient {
   const doFetch = deps.fetch ?? fetch;
   const now = deps.now ?? Date.now;
-  const tokenUrl = entraUrl(config, "token");
-
-  /** One token request within `deadlineMs`; see `post` for the retry. */
-  async function attempt(params: Record<string, string>, signal: AbortSignal): Promise<UpstreamTokens> {
+  /** One token request at `tokenUrl` within the caller's deadline; see `post` for the retry. */
+  async function attempt(
+    tokenUrl: URL,
+    params: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<UpstreamTokens> {
     const body = new URLSearchParams({
       client_id: config.entra.clientId,
       client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
@@ -111,6 +116,9 @@ export function createUpstreamClient(
       accessToken: json.access_token,
       refreshToken: typeof json.refresh_token === "string" ? json.refresh_token : undefined,
       idToken: typeof json.id_token === "string" ? json.id_token : undefined,
+      ...(typeof json.refresh_token_expires_in === "number"
+        ? { refreshExpiresAt: started + json.refresh_token_expires_in * 1000 }
+        : {}),
       expiresAt: started + Number(json.expires_in ?? 0) * 1000,
     };
   }
@@ -121,13 +129,14 @@ export function createUpstreamClient(
    * an answer. A `Retry-After` longer than what fits is not waited out: the failure carries it instead.
    */
   async function post(
+    tokenUrl: URL,
     params: Record<string, string>,
     opts: { deadlineMs: number; retryUnanswered: boolean },
   ): Promise<UpstreamTokens> {
     const signal = AbortSignal.timeout(opts.deadlineMs);
     const endAt = now() + opts.deadlineMs;
     try {
-      return await attempt(params, signal);
+      return await attempt(tokenUrl, params, signal);
     } catch (err) {
       if (signal.aborted) throw timedOut(opts.deadlineMs, err);
       const answered = err instanceof UpstreamError;
@@ -140,7 +149,7 @@ export function createUpstreamClient(
       if (wait === undefined) throw err;
       try {
         await sleep(wait, signal);
-        return await attempt(params, signal);
+        return await attempt(tokenUrl, params, signal);
       } catch (again) {
         if (signal.aborted) throw timedOut(opts.deadlineMs, again);
         throw again;
@@ -149,9 +158,11 @@ export function createUpstreamClient(
   }
 
   return {
-    // A code is single use: when a request went out unanswered, Entra may have spent it, so no retry then.
+    // The code comes back from the authority the browser signed in at. A code is single use: when a
+    // request went out unanswered, Entra may have spent it, so no retry then.
     redeemCode: (code, codeVerifier) =>
       post(
+        entraUrl(config, "token", config.entra.signInTenant),
         {
           grant_type: "authorization_code",
           code,
@@ -162,8 +173,9 @@ export function createUpstreamClient(
         { deadlineMs: DEADLINES.codeRedemptionMs, retryUnanswered: false },
       ),
     // Entra keeps a refresh token valid after it issues the next one, so repeating the request is harmless.
-    refresh: (refreshToken) =>
+    refresh: (refreshToken, tenantId) =>
       post(
+        entraUrl(config, "token", tenantId),
         { grant_type: "refresh_token", refresh_token: refreshToken, scope: upstreamScope(config) },
         { deadlineMs: DEADLINES.upstreamRefreshMs, retryUnanswered: true },
       ),

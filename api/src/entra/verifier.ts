@@ -1,8 +1,9 @@
 /**
  * Validates Entra ID v2 access tokens issued for this server's API (Entra-direct mode).
  *
- * Signature against the tenant's JWKS (cached; refetched on an unknown `kid` at most once per cooldown),
- * RS256 only, exact tenant issuer, audience = the API's client id or App ID URI, `tid` allow-list,
+ * Signature against Entra's JWKS (cached; refetched on an unknown `kid` at most once per cooldown; Entra
+ * signs every tenant's tokens with the same keys), RS256 only, the issuer of an allowed tenant and the
+ * token's own tenant (`iss` = `<authority>/<tid>/v2.0`), audience = the API's client id or App ID URI,
  * `exp`/`nbf` with a small skew, and a delegated (user) token: app-only tokens have no `scp`.
  *
  * @module
@@ -53,7 +54,7 @@ export function createEntraVerifier(
       try {
         ({ payload } = await jwtVerify(token, jwks, {
           algorithms: ["RS256"],
-          issuer: entra.issuer,
+          issuer: entra.issuers,
           audience: audiences,
           clockTolerance: opts.clockToleranceSec ?? 60,
           currentDate: new Date(now()),
@@ -71,7 +72,8 @@ export function createEntraVerifier(
         throw new Failure("invalid_token", describe(err));
       }
       const tid = String(payload.tid).toLowerCase();
-      if (!entra.allowedTenants.includes(tid)) {
+      // A multi-tenant server accepts several issuers: each token must come from its own tenant's.
+      if (!entra.allowedTenants.includes(tid) || payload.iss !== `${entra.authorityHost}/${tid}/v2.0`) {
         throw new Failure("invalid_token", "The token's tenant is not allowed to use this server");
       }
       const scp = typeof payload.scp === "string" ? payload.scp.split(" ").filter(Boolean) : [];

@@ -11,7 +11,7 @@ import { jwtVerify } from "jose";
 import { sha256b64url } from "../../core/encoding.ts";
 import { ANSWERS, failureResponse, isTransient } from "../../core/failure.ts";
 import { entraFailure } from "../../entra/errors.ts";
-import { TX_COOKIE_NAME, type UpstreamTransaction } from "./authorize.ts";
+import { txCookie, type UpstreamTransaction } from "./authorize.ts";
 import { type AsContext, errorPage, redirectToClient } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
 
@@ -46,7 +46,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
         "Sign-in expired",
         "This sign-in expired or was already completed. Start again from your application.",
       );
-    const tx = await as.cookies.get<{ s: string }>(c, TX_COOKIE_NAME);
+    const tx = await as.cookies.get<{ s: string }>(c, txCookie(stateId));
     if (tx?.s !== stateId) {
       return errorPage(
         c,
@@ -65,7 +65,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
       redirectToClient(c, config, request.redirectUri, { ...params, state: request.state });
 
     if (q.error) {
-      as.cookies.clear(c, TX_COOKIE_NAME);
+      as.cookies.clear(c, txCookie(stateId));
       as.logger.warn("callback: Entra returned an error", {
         error: q.error,
         description: q.error_description?.slice(0, 300),
@@ -77,7 +77,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
       });
     }
     if (!q.code) {
-      as.cookies.clear(c, TX_COOKIE_NAME);
+      as.cookies.clear(c, txCookie(stateId));
       return back({ error: "server_error", error_description: "Entra ID returned no authorization code." });
     }
 
@@ -96,22 +96,22 @@ export function mountCallback(app: Hono, as: AsContext): void {
       if (isTransient(failure) && (await reopen(as, stateId, entry))) {
         return failureResponse(failure, { page: true });
       }
-      as.cookies.clear(c, TX_COOKIE_NAME);
+      as.cookies.clear(c, txCookie(stateId));
       return back({
         error: ANSWERS[failure.reason].redirectError,
         error_description: `The server could not complete sign-in with Entra ID: ${failure.message}`,
       });
     }
 
-    as.cookies.clear(c, TX_COOKIE_NAME);
+    as.cookies.clear(c, txCookie(stateId));
 
-    // OIDC Core §3.1.3.7: the ID token is for us, from our tenant, and answers our nonce.
+    // OIDC Core §3.1.3.7: the ID token is for us, from an allowed tenant's issuer, and answers our nonce.
     let idClaims: Record<string, unknown>;
     try {
       if (!upstream.idToken) throw new Error("no id_token");
       ({ payload: idClaims } = await jwtVerify(upstream.idToken, as.entraKeys, {
         algorithms: ["RS256"],
-        issuer: config.entra.issuer,
+        issuer: config.entra.issuers,
         audience: config.entra.clientId,
         currentDate: new Date(as.now()),
         clockTolerance: 60,
@@ -131,7 +131,10 @@ export function mountCallback(app: Hono, as: AsContext): void {
         error_description: "The signed-in account may not use this server.",
       });
     }
-    if (String(idClaims.oid).toLowerCase() !== principal.objectId) {
+    if (
+      String(idClaims.oid).toLowerCase() !== principal.objectId ||
+      String(idClaims.tid).toLowerCase() !== principal.tenantId
+    ) {
       return back({ error: "server_error", error_description: "Entra ID's tokens name different users." });
     }
 
@@ -142,6 +145,8 @@ export function mountCallback(app: Hono, as: AsContext): void {
       username: principal.username,
       clientId: request.clientId,
       scopes: request.scopes,
+      // Requests saved before `offline` was recorded asked for it through their scopes.
+      offline: request.offline ?? request.scopes.includes("offline_access"),
       upstream,
       code: {
         redirectUri: request.redirectUri,
