@@ -12,7 +12,13 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { authorizationServerRoutes } from "./authorization-server/routes/index.ts";
 import type { Config } from "./config/config.ts";
-import { CONSENT_COMPLETE_PATH, HEALTH_PATH, MCP_PATH, sseResource } from "./config/paths.ts";
+import {
+  CONSENT_COMPLETE_PATH,
+  connectedAppsUrl,
+  HEALTH_PATH,
+  MCP_PATH,
+  sseResource,
+} from "./config/paths.ts";
 import { pageSecurityHeaders } from "./core/page.ts";
 import type { AuthVariables } from "./core/principal.ts";
 import { consentCompletePage, consentUrl } from "./entra/consent.ts";
@@ -51,6 +57,8 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
     tenantId: config.entra.tenantId,
     clientId: config.entra.clientId,
     consentUrl: consentUrl(config),
+    // Proxy mode: where people see and revoke the apps they connected.
+    ...(config.authMode === "proxy" ? { connectedAppsUrl: connectedAppsUrl(config) } : {}),
   };
   app.get(HEALTH_PATH, cors({ origin: "*", allowMethods: ["GET", "OPTIONS"], maxAge: 86400 }), (c) =>
     c.json(health),

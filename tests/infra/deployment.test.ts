@@ -366,10 +366,7 @@ describe("the Entra app registration", { skip }, () => {
     assert.equal(roles.length, 2);
     for (const r of roles) {
       assert.equal(r.length, 1);
-      assert.deepEqual(
-        [r[0].value, r[0].allowedMemberTypes, r[0].isEnabled],
-        ["MCP.Admin", ["User"], true],
-      );
+      assert.deepEqual([r[0].value, r[0].allowedMemberTypes, r[0].isEnabled], ["MCP.Admin", ["User"], true]);
       assert.ok(r[0].id, "a stable id");
     }
     assert.deepEqual(roles[0], roles[1]);

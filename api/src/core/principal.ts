@@ -16,6 +16,8 @@ export interface Principal {
   scopes: string[];
   /** The client application that obtained the token (`azp`), when known. */
   clientId?: string;
+  /** App roles Entra assigned the user on the server's app registration (`roles`), e.g. `MCP.Admin`. */
+  roles?: string[];
   /**
    * An Entra access token for this server's API, to be exchanged On-Behalf-Of the user.
    * In Entra-direct mode it is the caller's bearer token; in proxy mode the stored upstream token.

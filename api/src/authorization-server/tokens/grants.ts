@@ -195,6 +195,8 @@ export interface GrantService {
   ): Promise<void>;
   /** Ends a grant: every token issued from it stops working. Returns what it was, if it was live. */
   end(grantId: string): Promise<GrantSummary | undefined>;
+  /** A live grant, as listed. */
+  get(grantId: string): Promise<GrantSummary | undefined>;
   /** The user's live grants, newest first. */
   listByUser(tid: string, oid: string): Promise<GrantSummary[]>;
   /** The client's live grants (at most `limit`, default 1000), newest first. */
@@ -457,8 +459,7 @@ export function createGrantService(
         throw new Failure("invalid_grant", "The refresh token was issued to another client");
       const grant = await loadGrant(row.gid);
       const requestScope = scopes?.join(" ") ?? "";
-      if (row.successor !== undefined)
-        return answerAgain(store, entry, refreshToken, requestScope, now(), endGrant);
+      if (row.successor !== undefined) return answerAgain(entry, refreshToken, requestScope, now(), endGrant);
       const granted = narrowedScopes(row, scopes);
       const grantKey = await unwrapKey(row.wrappedKey, refreshToken);
       await beforeIssue?.({ grantId: row.gid, grant: grant.value, grantKey, etag: grant.etag });
@@ -474,7 +475,7 @@ export function createGrantService(
       const winner = await store.get<RefreshRow>("refresh", id);
       if (!winner?.value.successor)
         throw new Failure("invalid_grant", "The refresh token was revoked by a concurrent request");
-      return answerAgain(store, winner, refreshToken, requestScope, now(), endGrant);
+      return answerAgain(winner, refreshToken, requestScope, now(), endGrant);
     },
 
     async verifyAccessToken(token) {
@@ -534,6 +535,11 @@ export function createGrantService(
     },
 
     end: endGrant,
+
+    async get(gid) {
+      const entry = await store.get<Grant>("grant", gid);
+      return entry ? summarize(gid, entry) : undefined;
+    },
 
     async listByUser(tid, oid) {
       return resolve(await index.byUser(tid, oid));
@@ -621,7 +627,6 @@ function narrowedScopes(row: RefreshRow, requested: string[] | undefined): strin
  * window it is a replay: someone else may hold a copy, so the whole grant is revoked (RFC 9700 §4.14.2).
  */
 async function answerAgain(
-  store: Store,
   entry: Entry<RefreshRow>,
   refreshToken: string,
   requestScope: string,
