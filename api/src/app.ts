@@ -10,6 +10,7 @@
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { routePath } from "hono/route";
 import { authorizationServerRoutes } from "./authorization-server/routes/index.ts";
 import type { Config } from "./config/config.ts";
 import {
@@ -21,6 +22,7 @@ import {
 } from "./config/paths.ts";
 import { pageSecurityHeaders } from "./core/page.ts";
 import type { AuthVariables } from "./core/principal.ts";
+import { inSpan, SpanKind } from "./core/telemetry.ts";
 import { consentCompletePage, consentUrl } from "./entra/consent.ts";
 import { legacySseRoutes } from "./legacy-sse/mount.ts";
 import { challengeScope, requireBearer } from "./resource-server/gate.ts";
@@ -34,6 +36,22 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
   const services = createServices(config, deps);
   const { verifier, logger, authorizationServerMetadata } = services;
   const app = new Hono<{ Variables: AuthVariables }>();
+
+  // One trace per request: a server span named by the route (never the URL: a query can carry a code).
+  app.use("*", (c, next) =>
+    inSpan(
+      `${c.req.method} request`,
+      { "http.request.method": c.req.method },
+      async (span) => {
+        await next();
+        const route = routePath(c, -1);
+        span.updateName(`${c.req.method} ${route === "*" ? "(no route)" : route}`);
+        span.setAttribute("http.route", route);
+        span.setAttribute("http.response.status_code", c.res.status);
+      },
+      SpanKind.SERVER,
+    ),
+  );
 
   app.onError((err, c) => {
     logger.error("unhandled error", { path: c.req.path, error: err.message });

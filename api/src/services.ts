@@ -40,6 +40,7 @@ import { tools } from "./mcp/tools/index.ts";
 import type { AuthorizationServerFacts } from "./resource-server/metadata.ts";
 import { createStore } from "./store/index.ts";
 import type { Store } from "./store/store.ts";
+import { tracedStore } from "./store/traced.ts";
 
 /** What a host (or a test) hands in; everything has a default built from the configuration. */
 export interface Deps {
@@ -107,8 +108,10 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
   const entraVerifier = createEntraVerifier(config, { fetch: deps.fetch, now, keySet: entraKeys });
   const graphTokens = deps.graphTokens ?? createOboProvider(config, { now, getAssertion });
   const mcp = createMcp(config, { graphTokens, fetch: deps.fetch, logger, tools: deps.tools ?? tools });
-  const store = deps.store ?? createStateStore(config, { now });
-  const sse = createLegacySse(config, deps.sse ?? {}, { store, mcp, logger, now });
+  const untraced = deps.store ?? createStateStore(config, { now });
+  const store = untraced && tracedStore(untraced);
+  // The SSE backplane polls its rows: those reads would be a span each, so it gets the store untraced.
+  const sse = createLegacySse(config, deps.sse ?? {}, { store: untraced, mcp, logger, now });
 
   if (config.authMode === "entra") {
     return {

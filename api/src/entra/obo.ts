@@ -15,6 +15,7 @@ import { ManagedIdentityCredential, OnBehalfOfCredential, type TokenCredential }
 import type { Config } from "../config/config.ts";
 import { Failure } from "../core/failure.ts";
 import type { Principal } from "../core/principal.ts";
+import { inSpan, SpanKind, telemetry } from "../core/telemetry.ts";
 import { entraFailure } from "./errors.ts";
 
 export const TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default";
@@ -62,14 +63,21 @@ export function createOboProvider(
     };
     const credential = new OnBehalfOfCredential(options);
     try {
-      const result = await credential.getToken(scopes);
+      const result = await inSpan(
+        "entra.obo",
+        { "enduser.tenant_id": principal.tenantId, "enduser.id": principal.objectId },
+        () => credential.getToken(scopes),
+        SpanKind.CLIENT,
+      );
       const key = keyOf(principal, scopes);
       cache.delete(key);
       cache.set(key, { token: result.token, renewAt: result.expiresOnTimestamp - EARLY_RENEWAL_MS });
       while (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
       return result.token;
     } catch (err) {
-      throw entraFailure(config, err, "the token exchange");
+      const failure = entraFailure(config, err, "the token exchange");
+      telemetry.oboFailure(failure.reason);
+      throw failure;
     }
   }
 
@@ -80,9 +88,11 @@ export function createOboProvider(
       if (hit && now() < hit.renewAt) {
         cache.delete(key);
         cache.set(key, hit); // most recently used last
+        telemetry.oboCache("hit");
         return hit.token;
       }
       let pending = inflight.get(key);
+      telemetry.oboCache(pending ? "joined" : "miss");
       if (!pending) {
         pending = exchange(principal, scopes).finally(() => inflight.delete(key));
         inflight.set(key, pending);

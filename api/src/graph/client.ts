@@ -9,6 +9,7 @@
 
 import { Failure } from "../core/failure.ts";
 import type { Principal } from "../core/principal.ts";
+import { inSpan, SpanKind } from "../core/telemetry.ts";
 import type { GraphTokenProvider } from "../entra/obo.ts";
 
 export interface GraphClient {
@@ -32,10 +33,20 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
       const token = await deps.tokens.getToken(principal);
       let res: Response;
       try {
-        res = await doFetch(`${deps.baseUrl}${path}`, {
-          headers: { authorization: `Bearer ${token}`, accept },
-          signal: AbortSignal.timeout(15_000),
-        });
+        // The span names no path and no query (they can name people or what they look for): the status only.
+        res = await inSpan(
+          "graph.request",
+          { "http.request.method": "GET" },
+          async (span) => {
+            const answer = await doFetch(`${deps.baseUrl}${path}`, {
+              headers: { authorization: `Bearer ${token}`, accept },
+              signal: AbortSignal.timeout(15_000),
+            });
+            span.setAttribute("http.response.status_code", answer.status);
+            return answer;
+          },
+          SpanKind.CLIENT,
+        );
       } catch (err) {
         throw new Failure(
           "upstream_unavailable",

@@ -15,6 +15,7 @@ import { createApp } from "../app.ts";
 import { ConfigError, loadConfig } from "../config/config.ts";
 import { createLandingSite } from "./landing.ts";
 import { nodeHostDeps } from "./node-deps.ts";
+import { startTelemetry } from "./telemetry.ts";
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -27,6 +28,8 @@ try {
   throw err;
 }
 
+// OpenTelemetry when the environment names a destination (see telemetry.ts); nothing is loaded otherwise.
+const telemetry = await startTelemetry(process.env);
 const app = createApp(config, nodeHostDeps(config));
 // The landing page at `/`, as the Static Web App serves it on Azure.
 const landing = createLandingSite(config, {
@@ -45,6 +48,7 @@ const server = serve({ fetch: fetchHandler, port, hostname }, (info) => {
       url: `http://${hostname}:${info.port}`,
       mcp: config.resource,
       authMode: config.authMode,
+      telemetry: telemetry?.target ?? "none",
     }),
   );
 });
@@ -84,7 +88,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       .finally(() => {
         httpServer.close(() => {
           console.log(JSON.stringify({ level: "info", msg: "stopped" }));
-          process.exit(0);
+          // Send what telemetry is still buffered; the 3 s timer above bounds the wait.
+          void (telemetry?.shutdown() ?? Promise.resolve()).catch(() => {}).finally(() => process.exit(0));
         });
         const closeUnused = () => {
           for (const [socket, n] of inProgress) if (n === 0) socket.destroy();

@@ -14,6 +14,7 @@ import type { Config } from "../config/config.ts";
 import { Failure, toolResult } from "../core/failure.ts";
 import type { Logger } from "../core/log.ts";
 import { principalOf } from "../core/principal.ts";
+import { auditToolCall, errorType, inSpan, type ToolAudit } from "../core/telemetry.ts";
 import type { GraphTokenProvider } from "../entra/obo.ts";
 import { type GraphClient, graphClientFor } from "../graph/client.ts";
 import type { ToolDefinition } from "./tool.ts";
@@ -63,22 +64,40 @@ export function createMcp(
             inputSchema: tool.inputSchema,
             annotations: tool.annotations,
           },
-          async (input: Record<string, unknown>): Promise<CallToolResult> => {
-            try {
-              return await tool.handler(input, toolCtx);
-            } catch (err) {
-              if (err instanceof Failure) {
-                deps.logger.warn("tool failed", {
+          (input: Record<string, unknown>): Promise<CallToolResult> =>
+            inSpan(`mcp.tool ${tool.name}`, { "mcp.tool.name": tool.name }, async () => {
+              const started = performance.now();
+              let outcome = "error";
+              try {
+                const result = await tool.handler(input, toolCtx);
+                outcome = result.isError ? "tool_error" : "ok";
+                return result;
+              } catch (err) {
+                outcome = errorType(err);
+                if (err instanceof Failure) {
+                  outcome = err.reason;
+                  deps.logger.warn("tool failed", {
+                    tool: tool.name,
+                    reason: err.reason,
+                    oid: principal.objectId,
+                    correlationId: principal.correlationId,
+                    cause: causeText(err),
+                  });
+                  return toolResult(err);
+                }
+                throw err;
+              } finally {
+                audit(deps.logger, {
                   tool: tool.name,
-                  reason: err.reason,
-                  oid: principal.objectId,
-                  cause: causeText(err),
+                  tenantId: principal.tenantId,
+                  objectId: principal.objectId,
+                  clientId: principal.clientId,
+                  outcome,
+                  durationMs: Math.round((performance.now() - started) * 100) / 100,
+                  correlationId: principal.correlationId,
                 });
-                return toolResult(err);
               }
-              throw err;
-            }
-          },
+            }),
         );
       }
       return server;
@@ -89,6 +108,21 @@ export function createMcp(
       onerror: (err) => deps.logger.warn("mcp request rejected", { error: err.message }),
     },
   );
+}
+
+/** The audit trail of tool calls: who (tid/oid), which client, which tool, how it went, how long it took. */
+function audit(logger: Logger, record: ToolAudit): void {
+  logger.info("tool call", {
+    audit: "tool_call",
+    tool: record.tool,
+    tid: record.tenantId,
+    oid: record.objectId,
+    client: record.clientId,
+    outcome: record.outcome,
+    durationMs: record.durationMs,
+    correlationId: record.correlationId,
+  });
+  auditToolCall(record);
 }
 
 function causeText(err: Error): string | undefined {

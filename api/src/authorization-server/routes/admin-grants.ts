@@ -21,6 +21,7 @@ import { ADMIN_GRANTS_PATH } from "../../config/paths.ts";
 import { ANSWERS, Failure } from "../../core/failure.ts";
 import type { Logger } from "../../core/log.ts";
 import type { Principal } from "../../core/principal.ts";
+import { auditGrantRevocation } from "../../core/telemetry.ts";
 import type { GrantService, GrantSummary } from "../tokens/grants.ts";
 import type { AsContext } from "./context.ts";
 
@@ -40,9 +41,20 @@ export interface Actor {
 
 /** The audit event of one revocation. Ids only: never a token. */
 export function auditRevocation(logger: Logger, actor: Actor, g: GrantSummary): void {
+  const role = actor.admin && actor.oid !== g.oid ? "admin" : "user";
+  auditGrantRevocation({
+    actorTenantId: actor.tid,
+    actorObjectId: actor.oid,
+    actorRole: role,
+    via: actor.via,
+    grantId: g.grantId,
+    tenantId: g.tid,
+    objectId: g.oid,
+    clientId: g.clientId,
+  });
   logger.info("audit: grant revoked", {
     event: "grant.revoked",
-    actor: { tid: actor.tid, oid: actor.oid, role: actor.admin && actor.oid !== g.oid ? "admin" : "user" },
+    actor: { tid: actor.tid, oid: actor.oid, role },
     via: actor.via,
     grant: g.grantId,
     user: { tid: g.tid, oid: g.oid, username: g.username },

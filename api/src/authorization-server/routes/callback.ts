@@ -10,6 +10,8 @@ import type { Hono } from "hono";
 import { jwtVerify } from "jose";
 import { sha256b64url } from "../../core/encoding.ts";
 import { ANSWERS } from "../../core/failure.ts";
+import { withFields } from "../../core/log.ts";
+import { telemetry } from "../../core/telemetry.ts";
 import { entraFailure } from "../../entra/errors.ts";
 import { txCookie, type UpstreamTransaction } from "./authorize.ts";
 import { type AsContext, errorPage, redirectToClient } from "./context.ts";
@@ -62,11 +64,12 @@ export function mountCallback(app: Hono, as: AsContext): void {
     }
     as.cookies.clear(c, txCookie(stateId));
     const { request, codeVerifier, nonce } = entry.value;
+    const log = withFields(as.logger, { correlationId: request.correlationId, client: request.clientId });
     const back = (params: Record<string, string | undefined>) =>
       redirectToClient(c, config, request.redirectUri, { ...params, state: request.state });
 
     if (q.error) {
-      as.logger.warn("callback: Entra returned an error", {
+      log.warn("callback: Entra returned an error", {
         error: q.error,
         description: q.error_description?.slice(0, 300),
       });
@@ -85,7 +88,8 @@ export function mountCallback(app: Hono, as: AsContext): void {
     } catch (err) {
       // Entra refused the code, is down, or the server's own managed identity failed: each says so.
       const failure = entraFailure(config, err, "the sign-in");
-      as.logger.warn("callback: code redemption failed", {
+      telemetry.authFailure(failure.reason, "callback");
+      log.warn("callback: code redemption failed", {
         reason: failure.reason,
         error: (err as Error).message.slice(0, 500),
       });
@@ -108,14 +112,14 @@ export function mountCallback(app: Hono, as: AsContext): void {
       }));
       if (idClaims.nonce !== nonce) throw new Error("nonce mismatch");
     } catch (err) {
-      as.logger.warn("callback: ID token refused", { error: (err as Error).message });
+      log.warn("callback: ID token refused", { error: (err as Error).message });
       return back({ error: "server_error", error_description: "Entra ID's ID token did not validate." });
     }
     let principal: Awaited<ReturnType<typeof as.entraVerifier.verify>>["principal"];
     try {
       ({ principal } = await as.entraVerifier.verify(upstream.accessToken));
     } catch (err) {
-      as.logger.warn("callback: Entra access token refused", { error: (err as Error).message });
+      log.warn("callback: Entra access token refused", { error: (err as Error).message });
       return back({
         error: "access_denied",
         error_description: "The signed-in account may not use this server.",
@@ -125,6 +129,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
       String(idClaims.oid).toLowerCase() !== principal.objectId ||
       String(idClaims.tid).toLowerCase() !== principal.tenantId
     ) {
+      log.warn("callback: ID token and access token name different users");
       return back({ error: "server_error", error_description: "Entra ID's tokens name different users." });
     }
 
@@ -135,6 +140,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
       username: principal.username,
       clientId: request.clientId,
       scopes: request.scopes,
+      correlationId: request.correlationId,
       // Requests saved before `offline` was recorded asked for it through their scopes.
       offline: request.offline ?? request.scopes.includes("offline_access"),
       upstream,
@@ -151,7 +157,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
         redirectUri: request.redirectUri,
       },
     });
-    as.logger.info("grant created", { client: request.clientId, oid: principal.objectId });
+    log.info("grant created", { tid: principal.tenantId, oid: principal.objectId });
     return back({ code });
   });
 }

@@ -26,6 +26,7 @@ import { base64url, errors, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../../config/config.ts";
 import { randomToken, sha256b64url } from "../../core/encoding.ts";
 import { Failure } from "../../core/failure.ts";
+import { telemetry } from "../../core/telemetry.ts";
 import type { UpstreamTokens } from "../../entra/upstream.ts";
 import { type Entry, type Store, StoreConflictError } from "../../store/store.ts";
 import {
@@ -74,6 +75,8 @@ export interface Grant {
   client?: GrantClient;
   /** When a token from this grant was last accepted, to `LAST_USED_RESOLUTION_MS` (ms since the epoch). */
   lastUsedAt?: number;
+  /** The sign-in this grant came from (see `PendingAuthorization.correlationId`), for the logs. */
+  correlationId?: string;
 }
 
 /** What the Connected apps page shows of the client: what the consent page showed. */
@@ -100,6 +103,8 @@ export interface GrantSummary {
   createdAt: number;
   lastUsedAt?: number;
   expiresAt: number;
+  /** The sign-in the grant came from, for the logs. */
+  correlationId?: string;
 }
 
 interface CodeRow {
@@ -164,6 +169,7 @@ export interface GrantService {
     username?: string;
     clientId: string;
     scopes: string[];
+    correlationId?: string;
     /** Issue refresh tokens: the user approved `offline_access` and the client registered for them. */
     offline: boolean;
     upstream: UpstreamTokens;
@@ -411,6 +417,7 @@ export function createGrantService(
         username: p.username,
         clientId: p.clientId,
         scopes: p.scopes,
+        correlationId: p.correlationId,
         offline: p.offline,
         upstream: await encryptJson(grantKey, p.upstream, gid),
         createdAt: now(),
@@ -631,14 +638,16 @@ async function answerAgain(
   refreshToken: string,
   requestScope: string,
   at: number,
-  endGrant: (gid: string) => Promise<unknown>,
+  endGrant: (gid: string) => Promise<GrantSummary | undefined>,
 ): Promise<IssuedTokens> {
   const row = entry.value;
   const rotatedAt = row.rotatedAt ?? 0;
   if (at - rotatedAt >= REFRESH_RETRY_WINDOW_SEC * 1000 || !row.answer) {
-    await endGrant(row.gid);
+    // Ended through the index too; what it returns says which sign-in the revoked grant came from.
+    const grant = await endGrant(row.gid);
+    telemetry.refreshReplay();
     throw new Failure("invalid_grant", "The refresh token was already used; the grant is revoked", {
-      log: { revokedGrant: true },
+      log: { revokedGrant: true, refreshReplay: true, correlationId: grant?.correlationId },
     });
   }
   if ((row.answerScope ?? "") !== requestScope) {
@@ -695,5 +704,6 @@ function summarize(gid: string, entry: Entry<Grant>): GrantSummary {
     createdAt: g.createdAt,
     lastUsedAt: g.lastUsedAt,
     expiresAt: entry.expiresAt,
+    ...(g.correlationId ? { correlationId: g.correlationId } : {}),
   };
 }

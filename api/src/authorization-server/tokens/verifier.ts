@@ -41,6 +41,7 @@ export function createProxyVerifier(
           username: grant.username,
           scopes: v.scopes,
           clientId: grant.clientId,
+          correlationId: grant.correlationId,
           userAssertion: () => {
             renewed ??= renewal.currentToken(v, now());
             return renewed;
