@@ -7,16 +7,17 @@
  * used past its life.
  *
  * Graph tokens are cached per user (`tid` + `oid`) and scope until five minutes before they expire, in a
- * bounded LRU, and concurrent requests for the same key share one exchange.
+ * bounded LRU, and concurrent requests for the same key share one exchange, which has a deadline.
  *
  * @module
  */
 import { ManagedIdentityCredential, OnBehalfOfCredential, type TokenCredential } from "@azure/identity";
 import type { Config } from "../config/config.ts";
+import { DEADLINES, quickRetryDelay, sleep } from "../core/deadlines.ts";
 import { Failure } from "../core/failure.ts";
 import type { Principal } from "../core/principal.ts";
 import { inSpan, SpanKind, telemetry } from "../core/telemetry.ts";
-import { entraFailure } from "./errors.ts";
+import { entraFailure, entraReason } from "./errors.ts";
 
 export const TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default";
 export const GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default";
@@ -32,6 +33,8 @@ export interface OboOptions {
   maxEntries?: number;
   /** The client assertion (see `createAssertionProvider`); the user-assigned managed identity's token by default. */
   getAssertion?: () => Promise<string>;
+  /** The deadline of one exchange (default `DEADLINES.oboMs`). */
+  deadlineMs?: number;
 }
 
 const EARLY_RENEWAL_MS = 5 * 60 * 1000;
@@ -45,11 +48,12 @@ export function createOboProvider(
   const cache = new Map<string, { token: string; renewAt: number }>();
   const inflight = new Map<string, Promise<string>>();
   const getAssertion = opts.getAssertion ?? createAssertionProvider(config);
+  const deadlineMs = opts.deadlineMs ?? DEADLINES.oboMs;
 
   const keyOf = (p: Principal, scopes: string[]) =>
     `${p.tenantId}:${p.objectId}:${[...scopes].sort().join(" ")}`;
 
-  async function exchange(principal: Principal, scopes: string[]): Promise<string> {
+  async function attempt(principal: Principal, scopes: string[], signal: AbortSignal): Promise<string> {
     const options = {
       // The user's own tenant: a multi-tenant app exchanges a guest tenant's token there, not at home.
       tenantId: principal.tenantId,
@@ -60,24 +64,65 @@ export function createOboProvider(
       // Passed through to MSAL (not in this credential's typings): trust the configured authority as is,
       // which is what lets the offline emulator stand in for login.microsoftonline.com.
       disableInstanceDiscovery: true,
+      // The SDK would retry a 5xx three times and wait out any Retry-After (120 s, say): this layer decides.
+      retryOptions: { maxRetries: 0 },
     };
     const credential = new OnBehalfOfCredential(options);
+    const result = await credential.getToken(scopes, { abortSignal: signal });
+    const key = keyOf(principal, scopes);
+    cache.delete(key);
+    cache.set(key, { token: result.token, renewAt: result.expiresOnTimestamp - EARLY_RENEWAL_MS });
+    while (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
+    return result.token;
+  }
+
+  /**
+   * The exchange within `DEADLINES.oboMs` (renewing the user's sign-in and the client assertion included),
+   * with at most one quick retry when Entra was unavailable. Nothing waits past the deadline, so a stuck
+   * exchange that the user's other calls share ends for all of them, and the next call starts afresh.
+   */
+  async function exchange(principal: Principal, scopes: string[]): Promise<string> {
+    const controller = new AbortController();
+    const endAt = now() + deadlineMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const failure = new Failure(
+          "upstream_unavailable",
+          `Microsoft Entra ID did not complete the token exchange within ${deadlineMs / 1000} seconds; try again shortly.`,
+        );
+        controller.abort(failure);
+        reject(failure);
+      }, deadlineMs);
+    });
+    const once = () => Promise.race([attempt(principal, scopes, controller.signal), deadline]);
     try {
-      const result = await inSpan(
+      return await inSpan(
         "entra.obo",
         { "enduser.tenant_id": principal.tenantId, "enduser.id": principal.objectId },
-        () => credential.getToken(scopes),
+        async () => {
+          try {
+            return await once();
+          } catch (err) {
+            const failure = entraFailure(config, err, "the token exchange");
+            const wait =
+              failure.reason === "upstream_unavailable" && !controller.signal.aborted
+                ? quickRetryDelay(failure.retryAfterSec, endAt - now())
+                : undefined;
+            if (wait === undefined) throw failure;
+            await Promise.race([sleep(wait, controller.signal), deadline]);
+            return await once();
+          }
+        },
         SpanKind.CLIENT,
       );
-      const key = keyOf(principal, scopes);
-      cache.delete(key);
-      cache.set(key, { token: result.token, renewAt: result.expiresOnTimestamp - EARLY_RENEWAL_MS });
-      while (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
-      return result.token;
     } catch (err) {
       const failure = entraFailure(config, err, "the token exchange");
       telemetry.oboFailure(failure.reason);
       throw failure;
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
     }
   }
 
@@ -116,12 +161,24 @@ export function createAssertionProvider(
 ): () => Promise<string> {
   let assertionCredential = credential;
   return async function getAssertion() {
-    assertionCredential ??= new ManagedIdentityCredential({ clientId: config.managedIdentityClientId });
+    assertionCredential ??= new ManagedIdentityCredential({
+      clientId: config.managedIdentityClientId,
+      // One quick retry; the callers' deadlines bound the rest.
+      retryOptions: { maxRetries: 1, retryDelayInMs: DEADLINES.quickRetryDelayMs },
+    });
     try {
       const t = await assertionCredential.getToken(TOKEN_EXCHANGE_SCOPE);
       if (!t) throw new Error("The managed identity returned no token");
       return t.token;
     } catch (err) {
+      // The identity endpoint down, throttling or unreachable passes; anything else is the setup.
+      if (entraReason(err) === "upstream_unavailable") {
+        throw new Failure(
+          "upstream_unavailable",
+          "The server's managed identity endpoint is unavailable right now; try again shortly.",
+          { cause: err },
+        );
+      }
       throw new Failure(
         "server_misconfigured",
         "The server could not get its managed identity token, so it cannot call Microsoft Entra ID. " +

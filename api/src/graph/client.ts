@@ -2,11 +2,13 @@
  * A small Microsoft Graph client for tools: OBO token in, Graph's error envelope out as a `Failure`.
  *
  * The caller's own token is never sent to Graph: every call carries a Graph token obtained On-Behalf-Of
- * the user. A `401` from Graph drops the cached token and retries once with a fresh exchange.
+ * the user. A `401` from Graph drops the cached token and retries once with a fresh exchange; every
+ * request has a deadline and at most one quick retry (`core/deadlines.ts`).
  *
  * @module
  */
 
+import { DEADLINES, parseRetryAfter, quickRetryDelay, sleep } from "../core/deadlines.ts";
 import { Failure } from "../core/failure.ts";
 import type { Principal } from "../core/principal.ts";
 import { inSpan, SpanKind } from "../core/telemetry.ts";
@@ -28,8 +30,16 @@ export interface GraphClientDeps {
 export function graphClientFor(principal: Principal, deps: GraphClientDeps): GraphClient {
   const doFetch = deps.fetch ?? fetch;
 
+  /**
+   * One GET within `DEADLINES.graphMs`: a `401` drops the cached token and tries once with a fresh
+   * exchange; a 5xx, 429 or dropped connection is tried once more when the wait fits (`quickRetryDelay`).
+   */
   async function get(path: string, accept: string): Promise<Response> {
-    for (let attempt = 0; ; attempt++) {
+    const signal = AbortSignal.timeout(DEADLINES.graphMs);
+    const endAt = Date.now() + DEADLINES.graphMs;
+    let refreshed = false;
+    let retried = false;
+    for (;;) {
       const token = await deps.tokens.getToken(principal);
       let res: Response;
       try {
@@ -40,7 +50,7 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
           async (span) => {
             const answer = await doFetch(`${deps.baseUrl}${path}`, {
               headers: { authorization: `Bearer ${token}`, accept },
-              signal: AbortSignal.timeout(15_000),
+              signal,
             });
             span.setAttribute("http.response.status_code", answer.status);
             return answer;
@@ -48,18 +58,38 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
           SpanKind.CLIENT,
         );
       } catch (err) {
+        const wait = retried || signal.aborted ? undefined : quickRetryDelay(undefined, endAt - Date.now());
+        if (wait !== undefined) {
+          retried = true;
+          await sleep(wait, signal).catch(() => {});
+          if (!signal.aborted) continue;
+        }
         throw new Failure(
           "upstream_unavailable",
-          "Microsoft Graph could not be reached; try again shortly.",
-          {
-            cause: err,
-          },
+          signal.aborted
+            ? `Microsoft Graph did not answer within ${DEADLINES.graphMs / 1000} seconds; try again shortly.`
+            : "Microsoft Graph could not be reached; try again shortly.",
+          { cause: err },
         );
       }
-      if (res.status === 401 && attempt === 0) {
+      if (res.status === 401 && !refreshed) {
+        refreshed = true;
         deps.tokens.invalidate(principal);
         await res.body?.cancel();
         continue;
+      }
+      if ((res.status >= 500 || res.status === 429) && !retried) {
+        const wait = quickRetryDelay(parseRetryAfter(res.headers.get("retry-after")), endAt - Date.now());
+        if (wait !== undefined) {
+          retried = true;
+          await res.body?.cancel();
+          await sleep(wait, signal).catch(() => {});
+          if (!signal.aborted) continue;
+          throw new Failure(
+            "upstream_unavailable",
+            "Microsoft Graph did not answer in time; try again shortly.",
+          );
+        }
       }
       return res;
     }
@@ -77,7 +107,7 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
     }
     const detail = code ? ` (${code})` : "";
     if (res.status === 429) {
-      const retryAfterSec = Number(res.headers.get("retry-after")) || undefined;
+      const retryAfterSec = parseRetryAfter(res.headers.get("retry-after")) || undefined;
       return new Failure(
         "throttled",
         `Microsoft Graph is throttling requests${detail}; try again${retryAfterSec ? ` in ${retryAfterSec} seconds` : " shortly"}.`,
@@ -85,9 +115,11 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
       );
     }
     if (res.status >= 500) {
+      const retryAfterSec = parseRetryAfter(res.headers.get("retry-after")) || undefined;
       return new Failure(
         "upstream_unavailable",
-        `Microsoft Graph is unavailable (HTTP ${res.status})${detail}; try again shortly.`,
+        `Microsoft Graph is unavailable (HTTP ${res.status})${detail}; try again ${retryAfterSec ? `in ${retryAfterSec} seconds` : "shortly"}.`,
+        { retryAfterSec },
       );
     }
     if (res.status === 403) {

@@ -19,7 +19,7 @@ import {
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "../config/config.ts";
 import { resourceMetadataUrl } from "../config/paths.ts";
-import { ANSWERS, Failure, oauthErrorBody } from "../core/failure.ts";
+import { ANSWERS, Failure, failureHeaders, oauthErrorBody } from "../core/failure.ts";
 import { type AuthVariables, principalOf, type TokenVerifier, toAuthInfo } from "../core/principal.ts";
 import { inSpan, telemetry } from "../core/telemetry.ts";
 
@@ -54,8 +54,7 @@ export function challenge(config: Config, failure?: Failure, resource = config.r
   const { status } = ANSWERS[failure.reason];
   if (status !== 401 && status !== 403) {
     // Not the caller's token (Entra's keys unreachable, say): no challenge, which would restart sign-in.
-    const headers: Record<string, string> = status === 503 ? { "Retry-After": "5" } : {};
-    return Response.json(oauthErrorBody(failure), { status, headers });
+    return Response.json(oauthErrorBody(failure), { status, headers: failureHeaders(failure) });
   }
   // The SDK builds the challenge for a refused token: 401 invalid_token or 403 insufficient_scope, with
   // the error, the scope and the metadata URL (RFC 6750 §3, RFC 9728 §5.1).

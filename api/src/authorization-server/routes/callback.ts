@@ -9,7 +9,7 @@
 import type { Hono } from "hono";
 import { jwtVerify } from "jose";
 import { sha256b64url } from "../../core/encoding.ts";
-import { ANSWERS } from "../../core/failure.ts";
+import { ANSWERS, failureResponse, isTransient } from "../../core/failure.ts";
 import { withFields } from "../../core/log.ts";
 import { telemetry } from "../../core/telemetry.ts";
 import { entraFailure } from "../../entra/errors.ts";
@@ -62,13 +62,13 @@ export function mountCallback(app: Hono, as: AsContext): void {
     } catch {
       return errorPage(c, 400, "Sign-in expired", "This sign-in was already completed.");
     }
-    as.cookies.clear(c, txCookie(stateId));
     const { request, codeVerifier, nonce } = entry.value;
     const log = withFields(as.logger, { correlationId: request.correlationId, client: request.clientId });
     const back = (params: Record<string, string | undefined>) =>
       redirectToClient(c, config, request.redirectUri, { ...params, state: request.state });
 
     if (q.error) {
+      as.cookies.clear(c, txCookie(stateId));
       log.warn("callback: Entra returned an error", {
         error: q.error,
         description: q.error_description?.slice(0, 300),
@@ -79,8 +79,10 @@ export function mountCallback(app: Hono, as: AsContext): void {
         error_description: `Sign-in with Microsoft Entra ID failed: ${q.error_description?.split("\n")[0] ?? q.error}`,
       });
     }
-    if (!q.code)
+    if (!q.code) {
+      as.cookies.clear(c, txCookie(stateId));
       return back({ error: "server_error", error_description: "Entra ID returned no authorization code." });
+    }
 
     let upstream: Awaited<ReturnType<typeof as.upstream.redeemCode>>;
     try {
@@ -93,11 +95,19 @@ export function mountCallback(app: Hono, as: AsContext): void {
         reason: failure.reason,
         error: (err as Error).message.slice(0, 500),
       });
+      // Entra unavailable or slow: the sign-in stays open (the same state, the same browser), so reloading
+      // this page once Entra answers completes it. Only when it cannot be kept is the client told to retry.
+      if (isTransient(failure) && (await reopen(as, stateId, entry))) {
+        return failureResponse(failure, { page: true });
+      }
+      as.cookies.clear(c, txCookie(stateId));
       return back({
         error: ANSWERS[failure.reason].redirectError,
         error_description: `The server could not complete sign-in with Entra ID: ${failure.message}`,
       });
     }
+
+    as.cookies.clear(c, txCookie(stateId));
 
     // OIDC Core §3.1.3.7: the ID token is for us, from an allowed tenant's issuer, and answers our nonce.
     let idClaims: Record<string, unknown>;
@@ -166,4 +176,21 @@ export function mountCallback(app: Hono, as: AsContext): void {
 function clientHost(source: string, clientId: string, redirectUri: string): string {
   const u = new URL(source === "cimd" ? clientId : redirectUri);
   return u.protocol === "http:" || u.protocol === "https:" ? u.host : u.protocol;
+}
+
+/** Puts a spent sign-in back for the rest of its ten minutes, so that the callback can be tried again. */
+async function reopen(
+  as: AsContext,
+  stateId: string,
+  entry: { value: UpstreamTransaction; expiresAt: number },
+): Promise<boolean> {
+  const ttlSec = (entry.expiresAt - as.now()) / 1000;
+  if (ttlSec < 5) return false;
+  try {
+    await as.store.put("pending", `up_${stateId}`, entry.value, { ttlSec, ifAbsent: true });
+    return true;
+  } catch (err) {
+    as.logger.warn("callback: sign-in could not be kept for a retry", { error: String(err).slice(0, 200) });
+    return false;
+  }
 }
