@@ -337,7 +337,8 @@ export async function sameSecret(a: string, b: string): Promise<boolean> {
   return diff === 0 && a.length > 0;
 }
 
-function describeScopes(scopes: string[]): string[] {
+/** What a grant's scopes let the client do, in the user's words (the consent page and Connected apps). */
+export function describeScopes(scopes: string[]): string[] {
   const out = ["Use this server's tools as you, including reading your Microsoft Graph profile (User.Read)"];
   if (scopes.includes("offline_access"))
     out.push("Stay signed in (refresh its access without asking you again)");
