@@ -31,6 +31,7 @@ interface Health {
   tenantId: string;
   clientId: string;
   consentUrl: string;
+  connectedAppsUrl?: string;
 }
 
 describe("landing page on the local server (npm start)", () => {
@@ -125,6 +126,12 @@ describe("landing page on the local server (npm start)", () => {
       assert.equal(await page.textContent("#client-id"), stack.emulator.apiApp.clientId);
       assert.equal(await page.textContent("#tenant-id"), stack.emulator.tenantId);
       assert.match((await page.textContent("#consent")) ?? "", /consent_required/);
+
+      // Proxy mode: the link to the server's Connected apps page, which answers.
+      assert.equal(health.connectedAppsUrl, `${stack.server.url}/connected-apps`);
+      assert.equal(await page.getAttribute("#connected-apps-link", "href"), health.connectedAppsUrl);
+      assert.equal(await page.isVisible("#connected-apps-link"), true);
+      assert.equal((await fetch(health.connectedAppsUrl)).status, 200);
 
       // No Static Web Apps here: no sign-in controls that would lead nowhere.
       assert.equal(await page.isVisible("#account"), false);

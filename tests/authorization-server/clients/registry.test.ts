@@ -33,6 +33,7 @@ function setup() {
     delete: (kind, id, opts) => store.delete(kind, id, opts),
     increment: (kind, id, windowSec) => store.increment(kind, id, windowSec),
     sweep: (at) => store.sweep(at),
+    list: (kind, prefix, opts) => store.list(kind, prefix, opts),
   };
   const registry = createClientRegistry({
     store: counted,

@@ -329,7 +329,8 @@ async function startUpstream(c: Context, as: AsContext, request: PendingAuthoriz
   return c.redirect(upstreamAuthorizeUrl(as.config, { state, nonce, codeChallenge: challenge }), 302);
 }
 
-function describeScopes(scopes: string[]): string[] {
+/** What a grant's scopes let the client do, in the user's words (the consent page and Connected apps). */
+export function describeScopes(scopes: string[]): string[] {
   const out = ["Use this server's tools as you, including reading your Microsoft Graph profile (User.Read)"];
   if (scopes.includes("offline_access"))
     out.push("Stay signed in (refresh its access without asking you again)");
