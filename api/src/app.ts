@@ -12,10 +12,11 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { authorizationServerRoutes } from "./authorization-server/routes/index.ts";
 import type { Config } from "./config/config.ts";
+import { GRAPH_PERMISSIONS } from "./config/graph-permissions.ts";
 import { CONSENT_COMPLETE_PATH, HEALTH_PATH, MCP_PATH, sseResource } from "./config/paths.ts";
 import { pageSecurityHeaders } from "./core/page.ts";
 import type { AuthVariables } from "./core/principal.ts";
-import { consentCompletePage, consentUrl } from "./entra/consent.ts";
+import { consentCompletePage, consentUrl, permissionsInState } from "./entra/consent.ts";
 import { legacySseRoutes } from "./legacy-sse/mount.ts";
 import { challengeScope, requireBearer } from "./resource-server/gate.ts";
 import { transportGuards } from "./resource-server/guards.ts";
@@ -41,7 +42,8 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
   app.route("/", protectedResourceRoutes(config, authorizationServerMetadata));
 
   // Liveness plus the public facts the landing page shows (all of them are in the metadata or the
-  // Entra sign-in URLs anyway): the mode, the MCP endpoint, where clients sign in, the consent link.
+  // Entra sign-in URLs anyway): the mode, the MCP endpoint, where clients sign in, the Graph permissions
+  // the tools declare and the consent link for all of them.
   const health = {
     status: "ok",
     authMode: config.authMode,
@@ -50,7 +52,11 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
     scopes: [challengeScope(config)],
     tenantId: config.entra.tenantId,
     clientId: config.entra.clientId,
-    consentUrl: consentUrl(config),
+    graphPermissions: services.graphPermissions.map((name) => ({
+      name,
+      allows: GRAPH_PERMISSIONS[name].allows,
+    })),
+    consentUrl: consentUrl(config, services.graphPermissions),
   };
   app.get(HEALTH_PATH, cors({ origin: "*", allowMethods: ["GET", "OPTIONS"], maxAge: 86400 }), (c) =>
     c.json(health),
@@ -59,7 +65,8 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
   // The page Entra returns to after a user grants the server's Graph permission (see the consent link).
   app.get(CONSENT_COMPLETE_PATH, (c) => {
     const error = c.req.query("error");
-    return c.html(consentCompletePage(error), error ? 400 : 200, pageSecurityHeaders([]));
+    const granted = permissionsInState(c.req.query("state"));
+    return c.html(consentCompletePage(error, granted), error ? 400 : 200, pageSecurityHeaders([]));
   });
 
   // The MCP endpoints (Streamable HTTP, and the legacy SSE pair): DNS-rebinding guards first, then size,

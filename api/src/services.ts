@@ -19,6 +19,7 @@ import { createGrantService } from "./authorization-server/tokens/grants.ts";
 import { createKeyring } from "./authorization-server/tokens/keyring.ts";
 import { createProxyVerifier } from "./authorization-server/tokens/verifier.ts";
 import type { Config } from "./config/config.ts";
+import type { GraphPermission } from "./config/graph-permissions.ts";
 import { entraUrl, MESSAGES_PATH } from "./config/paths.ts";
 import { consoleLogger, type Logger } from "./core/log.ts";
 import type { TokenVerifier } from "./core/principal.ts";
@@ -28,6 +29,7 @@ import { createEntraKeySet, createEntraVerifier } from "./entra/verifier.ts";
 import { type Backplane, InProcessBackplane } from "./legacy-sse/backplane.ts";
 import { createSseBridge, SSE_DEFAULTS, type SseBridge } from "./legacy-sse/bridge.ts";
 import { StoreBackplane } from "./legacy-sse/store-backplane.ts";
+import { graphPermissionsOf } from "./mcp/permissions.ts";
 import { createMcp } from "./mcp/server.ts";
 import type { ToolDefinition } from "./mcp/tool.ts";
 import { tools } from "./mcp/tools/index.ts";
@@ -67,6 +69,8 @@ export interface Services {
   config: Config;
   logger: Logger;
   now: () => number;
+  /** The delegated Graph permissions the tools declare: what the server asks users (or an admin) to grant. */
+  graphPermissions: GraphPermission[];
   /** The MCP server (Streamable HTTP). */
   mcp: ReturnType<typeof createMcp>;
   /** The legacy HTTP+SSE transport over the same MCP server. */
@@ -96,7 +100,9 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
   const entraKeys = createEntraKeySet(config, { fetch: deps.fetch });
   const entraVerifier = createEntraVerifier(config, { fetch: deps.fetch, now, keySet: entraKeys });
   const graphTokens = deps.graphTokens ?? createOboProvider(config, { now, getAssertion });
-  const mcp = createMcp(config, { graphTokens, fetch: deps.fetch, logger, tools: deps.tools ?? tools });
+  const served = deps.tools ?? tools;
+  const graphPermissions = graphPermissionsOf(served);
+  const mcp = createMcp(config, { graphTokens, fetch: deps.fetch, logger, tools: served });
   const store = deps.store ?? createStateStore(config, { now });
   const sse = createLegacySse(config, deps.sse ?? {}, { store, mcp, logger, now });
 
@@ -105,6 +111,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
       config,
       logger,
       now,
+      graphPermissions,
       mcp,
       sse,
       verifier: deps.verifier ?? entraVerifier,
@@ -148,6 +155,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
     config,
     logger,
     now,
+    graphPermissions,
     mcp,
     sse,
     verifier: deps.verifier ?? createProxyVerifier(config, { grants, upstream, logger, now }),
@@ -159,6 +167,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
       grants,
       clients,
       upstream,
+      graphPermissions,
       entraVerifier,
       entraKeys,
       cookies: signedCookies({

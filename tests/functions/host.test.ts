@@ -86,6 +86,7 @@ describe("api/src/hosts/functions.ts", () => {
       scopes: [`api://${ENV.ENTRA_CLIENT_ID}/user_impersonation`],
       tenantId: ENV.ENTRA_TENANT_ID,
       clientId: ENV.ENTRA_CLIENT_ID,
+      graphPermissions: healthBody.graphPermissions,
       consentUrl: consent.href,
     });
     // The landing page's consent link: the user grants the server's Graph permission in Entra.

@@ -25,6 +25,8 @@ export type FailureReason =
   // The user must act: consent, an extra sign-in step, a new sign-in.
   | "consent_required"
   | "interaction_required"
+  // Conditional Access or Continuous Access Evaluation asks for a sign-in that satisfies `claims`.
+  | "insufficient_claims"
   | "reauthenticate"
   // Try again: now or after the given delay.
   | "throttled"
@@ -52,6 +54,12 @@ export const ANSWERS: Readonly<Record<FailureReason, Answer>> = {
     oauthError: "interaction_required",
     redirectError: "interaction_required",
   },
+  // Entra's claims challenge (claims-challenge guidance): 401 with error="insufficient_claims" and the claims.
+  insufficient_claims: {
+    status: 401,
+    oauthError: "insufficient_claims",
+    redirectError: "interaction_required",
+  },
   reauthenticate: { status: 401, oauthError: "invalid_token", redirectError: "login_required" },
   throttled: { status: 429, oauthError: "temporarily_unavailable", redirectError: "temporarily_unavailable" },
   upstream_unavailable: {
@@ -68,18 +76,27 @@ export class Failure extends Error {
   /** Where the user can fix it (a consent link), when there is one. */
   readonly url?: string;
   readonly retryAfterSec?: number;
+  /** The claims challenge (JSON) a new sign-in must satisfy, for `insufficient_claims`. */
+  readonly claims?: string;
   /** Facts for the logs only (never a token). */
   readonly log?: Record<string, unknown>;
   constructor(
     reason: FailureReason,
     message: string,
-    opts: { url?: string; retryAfterSec?: number; log?: Record<string, unknown>; cause?: unknown } = {},
+    opts: {
+      url?: string;
+      retryAfterSec?: number;
+      claims?: string;
+      log?: Record<string, unknown>;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: opts.cause });
     this.name = "Failure";
     this.reason = reason;
     this.url = opts.url;
     this.retryAfterSec = opts.retryAfterSec;
+    this.claims = opts.claims;
     this.log = opts.log;
   }
 }
@@ -94,6 +111,7 @@ export function toolResult(failure: Failure): CallToolResult {
       message: failure.message,
       ...(failure.url ? { url: failure.url } : {}),
       ...(failure.retryAfterSec ? { retryAfter: failure.retryAfterSec } : {}),
+      ...(failure.claims ? { claims: failure.claims } : {}),
     },
   };
 }

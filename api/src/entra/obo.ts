@@ -6,8 +6,14 @@
  * secret exists. MSAL refreshes the managed-identity token before it expires, so an assertion is never
  * used past its life.
  *
- * Graph tokens are cached per user (`tid` + `oid`) and scope until five minutes before they expire, in a
+ * Each tool asks for exactly the Graph permissions it declares, not `.default`: a permission the user has
+ * not granted then fails only the tools that need it, with a consent link for that permission, and the
+ * exchange's `AADSTS65001` says which tool lacks what. Graph tokens are cached per user (`tid` + `oid`) and
+ * scope set (so one entry per distinct tool permission set) until five minutes before they expire, in a
  * bounded LRU, and concurrent requests for the same key share one exchange.
+ *
+ * The exchange declares the `cp1` client capability (Continuous Access Evaluation): Graph may then revoke
+ * a token early with a claims challenge, which `getToken` answers by exchanging again with those claims.
  *
  * @module
  */
@@ -21,7 +27,8 @@ export const TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default";
 export const GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default";
 
 export interface GraphTokenProvider {
-  getToken(principal: Principal, scopes?: string[]): Promise<string>;
+  /** `claims`: a claims challenge (JSON) to satisfy; it bypasses the cache. */
+  getToken(principal: Principal, scopes?: string[], opts?: { claims?: string }): Promise<string>;
   /** Drops a cached token Graph refused, so the next call exchanges again. */
   invalidate(principal: Principal, scopes?: string[]): void;
 }
@@ -48,7 +55,7 @@ export function createOboProvider(
   const keyOf = (p: Principal, scopes: string[]) =>
     `${p.tenantId}:${p.objectId}:${[...scopes].sort().join(" ")}`;
 
-  async function exchange(principal: Principal, scopes: string[]): Promise<string> {
+  async function exchange(principal: Principal, scopes: string[], claims?: string): Promise<string> {
     const options = {
       // The user's own tenant: a multi-tenant app exchanges a guest tenant's token there, not at home.
       tenantId: principal.tenantId,
@@ -62,20 +69,25 @@ export function createOboProvider(
     };
     const credential = new OnBehalfOfCredential(options);
     try {
-      const result = await credential.getToken(scopes);
+      // enableCae: MSAL sends the `cp1` client capability (`xms_cc`) with every exchange.
+      const result = await credential.getToken(scopes, { enableCae: true, ...(claims ? { claims } : {}) });
       const key = keyOf(principal, scopes);
       cache.delete(key);
       cache.set(key, { token: result.token, renewAt: result.expiresOnTimestamp - EARLY_RENEWAL_MS });
       while (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
       return result.token;
     } catch (err) {
-      throw entraFailure(config, err, "the token exchange");
+      throw entraFailure(config, err, "the token exchange", { scopes });
     }
   }
 
   return {
-    async getToken(principal, scopes = [GRAPH_DEFAULT_SCOPE]) {
+    async getToken(principal, scopes = [GRAPH_DEFAULT_SCOPE], opts = {}) {
       const key = keyOf(principal, scopes);
+      if (opts.claims) {
+        cache.delete(key);
+        return exchange(principal, scopes, opts.claims);
+      }
       const hit = cache.get(key);
       if (hit && now() < hit.renewAt) {
         cache.delete(key);

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Config } from "../config/config.ts";
+import { type GraphPermission, graphScope } from "../config/graph-permissions.ts";
 import { callbackUrl, entraUrl } from "../config/paths.ts";
 import { UpstreamError } from "./errors.ts";
 
@@ -24,22 +25,37 @@ export function upstreamScope(config: Pick<Config, "entra">): string {
 }
 
 /**
- * Graph permissions the tools use, asked for at sign-in besides `upstreamScope` so that Entra collects the
- * user's consent to them up front (as MSAL's `extraScopesToConsent` does) and the first tool call needs no
- * `consent_required` round trip. Entra issues the code's token for one resource only, so these are asked
- * at /authorize and never at /token. Not asked when an administrator granted them for the tenant.
+ * Graph permissions the tools declare (`graphPermissions`), asked for at sign-in besides `upstreamScope`
+ * so that Entra collects the user's consent to them up front (as MSAL's `extraScopesToConsent` does) and
+ * the first tool call needs no `consent_required` round trip. Entra issues the code's token for one
+ * resource only, so these are asked at /authorize and never at /token. Not asked when an administrator
+ * granted them for the tenant.
  */
-export const GRAPH_CONSENT_SCOPES = ["https://graph.microsoft.com/User.Read"];
+export function graphConsentScopes(graphPermissions: readonly GraphPermission[]): string[] {
+  return graphPermissions.map(graphScope);
+}
 
 /** The scope of the authorize request: `upstreamScope`, plus the Graph permissions to consent to. */
-export function upstreamAuthorizeScope(config: Pick<Config, "entra" | "graph">): string {
+export function upstreamAuthorizeScope(
+  config: Pick<Config, "entra" | "graph">,
+  graphPermissions: readonly GraphPermission[],
+): string {
   const own = upstreamScope(config);
-  return config.graph.adminConsent ? own : [own, ...GRAPH_CONSENT_SCOPES].join(" ");
+  return config.graph.adminConsent ? own : [own, ...graphConsentScopes(graphPermissions)].join(" ");
 }
 
 export function upstreamAuthorizeUrl(
   config: Pick<Config, "entra" | "graph" | "publicUrl">,
-  p: { state: string; nonce: string; codeChallenge: string; loginHint?: string },
+  p: {
+    state: string;
+    nonce: string;
+    codeChallenge: string;
+    /** The Graph permissions the tools declare, for consent at sign-in. */
+    graphPermissions: readonly GraphPermission[];
+    loginHint?: string;
+    /** A claims challenge (Conditional Access, CAE) the sign-in must satisfy. */
+    claims?: string;
+  },
 ): string {
   const u = entraUrl(config, "authorize", config.entra.signInTenant);
   u.search = new URLSearchParams({
@@ -47,7 +63,7 @@ export function upstreamAuthorizeUrl(
     response_type: "code",
     redirect_uri: callbackUrl(config),
     response_mode: "query",
-    scope: upstreamAuthorizeScope(config),
+    scope: upstreamAuthorizeScope(config, p.graphPermissions),
     state: p.state,
     nonce: p.nonce,
     code_challenge: p.codeChallenge,
@@ -55,6 +71,7 @@ export function upstreamAuthorizeUrl(
     // Never reuse a cached Entra account silently: the user picks who signs in (FastMCP's AzureProvider).
     prompt: "select_account",
     ...(p.loginHint ? { login_hint: p.loginHint } : {}),
+    ...(p.claims ? { claims: p.claims } : {}),
     // No `resource`: Entra rejects RFC 8707 indicators that don't match the scopes (AADSTS9010010).
   }).toString();
   return u.toString();

@@ -2,7 +2,10 @@
  * A small Microsoft Graph client for tools: OBO token in, Graph's error envelope out as a `Failure`.
  *
  * The caller's own token is never sent to Graph: every call carries a Graph token obtained On-Behalf-Of
- * the user. A `401` from Graph drops the cached token and retries once with a fresh exchange.
+ * the user, for exactly the calling tool's permissions (`scopes`). A `401` from Graph drops the cached
+ * token and retries once with a fresh exchange; a `401` with a CAE claims challenge
+ * (`error="insufficient_claims"`) retries once with an exchange that carries those claims, and if Graph
+ * still challenges, the claims reach the user as an `insufficient_claims` failure.
  *
  * @module
  */
@@ -21,15 +24,35 @@ export interface GraphClient {
 export interface GraphClientDeps {
   baseUrl: string;
   tokens: GraphTokenProvider;
+  /** The Graph scopes to exchange for (the tool's declared permissions); `.default` when absent. */
+  scopes?: string[];
   fetch?: typeof fetch;
+}
+
+/**
+ * The claims of a CAE challenge: `WWW-Authenticate: Bearer …, error="insufficient_claims", claims="<base64>"`,
+ * decoded to the JSON the token request takes.
+ */
+export function claimsChallenge(header: string | null): string | undefined {
+  if (!header || !/error="insufficient_claims"/.test(header)) return undefined;
+  const b64 = /claims="([^"]*)"/.exec(header)?.[1];
+  if (!b64) return undefined;
+  try {
+    const json = new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+    JSON.parse(json);
+    return json;
+  } catch {
+    return undefined;
+  }
 }
 
 export function graphClientFor(principal: Principal, deps: GraphClientDeps): GraphClient {
   const doFetch = deps.fetch ?? fetch;
 
   async function get(path: string, accept: string): Promise<Response> {
+    let claims: string | undefined;
     for (let attempt = 0; ; attempt++) {
-      const token = await deps.tokens.getToken(principal);
+      const token = await deps.tokens.getToken(principal, deps.scopes, claims ? { claims } : {});
       let res: Response;
       try {
         res = await doFetch(`${deps.baseUrl}${path}`, {
@@ -45,10 +68,21 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
           },
         );
       }
+      const challenge = res.status === 401 ? claimsChallenge(res.headers.get("www-authenticate")) : undefined;
       if (res.status === 401 && attempt === 0) {
-        deps.tokens.invalidate(principal);
+        deps.tokens.invalidate(principal, deps.scopes);
         await res.body?.cancel();
+        claims = challenge;
         continue;
+      }
+      if (challenge) {
+        await res.body?.cancel();
+        throw new Failure(
+          "insufficient_claims",
+          "Microsoft Graph asks for a new sign-in (Continuous Access Evaluation): your session changed, " +
+            "for example your location, device or sign-in was revoked.",
+          { claims: challenge },
+        );
       }
       return res;
     }

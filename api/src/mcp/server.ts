@@ -1,16 +1,27 @@
 /**
  * The MCP server: one fresh `McpServer` per request (stateless, both eras), with every tool bound to the
- * request's authenticated principal.
+ * request's authenticated principal and to a Graph client for exactly the tool's declared permissions.
+ *
+ * A permission the user has not granted answers with a tool error carrying the consent link for exactly
+ * the tool's permissions; a client that declares URL elicitation on the 2026-07-28 protocol gets that link
+ * as a URL elicitation instead (an input-required result), and its retry of the same call runs the tool
+ * again, which then succeeds once the user consented.
  *
  * @module
  */
 import {
   type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
   createMcpHandler,
+  type InputRequiredResult,
+  inputRequired,
+  inputResponse,
   type McpHttpHandler,
   McpServer,
+  type ServerContext,
 } from "@modelcontextprotocol/server";
 import type { Config } from "../config/config.ts";
+import { graphScope } from "../config/graph-permissions.ts";
 import { Failure, toolResult } from "../core/failure.ts";
 import type { Logger } from "../core/log.ts";
 import { principalOf } from "../core/principal.ts";
@@ -26,6 +37,8 @@ export interface McpDeps {
   logger: Logger;
   /** The tools to serve (`tools/index.ts` lists every tool the server has). */
   tools: ToolDefinition[];
+  /** Sees each failure a tool answers with (the Entra-direct host turns claims challenges into a 401). */
+  onToolFailure?: (failure: Failure, ctx: ServerContext) => void;
 }
 
 export function createMcp(
@@ -41,20 +54,21 @@ export function createMcp(
         instructions:
           "Tools that read the signed-in user's Microsoft 365 data through Microsoft Graph, On-Behalf-Of the user.",
       });
-      let graph: GraphClient | undefined;
-      const toolCtx = {
-        principal,
-        config,
-        get graph() {
-          graph ??= graphClientFor(principal, {
-            baseUrl: config.graph.baseUrl,
-            tokens: deps.graphTokens,
-            fetch: deps.fetch,
-          });
-          return graph;
-        },
-      };
       for (const tool of tools) {
+        let graph: GraphClient | undefined;
+        const toolCtx = {
+          principal,
+          config,
+          get graph() {
+            graph ??= graphClientFor(principal, {
+              baseUrl: config.graph.baseUrl,
+              tokens: deps.graphTokens,
+              scopes: tool.graphPermissions.map(graphScope),
+              fetch: deps.fetch,
+            });
+            return graph;
+          },
+        };
         server.registerTool(
           tool.name,
           {
@@ -63,7 +77,10 @@ export function createMcp(
             inputSchema: tool.inputSchema,
             annotations: tool.annotations,
           },
-          async (input: Record<string, unknown>): Promise<CallToolResult> => {
+          async (
+            input: Record<string, unknown>,
+            ctx: ServerContext,
+          ): Promise<CallToolResult | InputRequiredResult> => {
             try {
               return await tool.handler(input, toolCtx);
             } catch (err) {
@@ -74,6 +91,9 @@ export function createMcp(
                   oid: principal.objectId,
                   cause: causeText(err),
                 });
+                const elicitation = consentElicitation(err, ctx);
+                if (elicitation) return elicitation;
+                deps.onToolFailure?.(err, ctx);
                 return toolResult(err);
               }
               throw err;
@@ -89,6 +109,29 @@ export function createMcp(
       onerror: (err) => deps.logger.warn("mcp request rejected", { error: err.message }),
     },
   );
+}
+
+/**
+ * A consent link as a URL elicitation, for a client that declared `elicitation.url` on this request
+ * (2026-07-28). Not again when the client already answered one for this call: its retry then reports the
+ * failure as a tool error, so a user who declined or did not finish is not asked in a loop.
+ */
+function consentElicitation(failure: Failure, ctx: ServerContext): InputRequiredResult | undefined {
+  if (failure.reason !== "consent_required" || !failure.url) return undefined;
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY] as
+    | { elicitation?: { url?: unknown } }
+    | undefined;
+  if (!declared?.elicitation?.url) return undefined;
+  if (inputResponse(ctx.mcpReq.inputResponses, "consent").kind !== "missing") return undefined;
+  return inputRequired({
+    inputRequests: {
+      consent: inputRequired.elicitUrl({
+        message: failure.message,
+        url: failure.url,
+      }),
+    },
+  });
 }
 
 function causeText(err: Error): string | undefined {

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Context, Hono } from "hono";
+import { describeGraphPermissions, type GraphPermission } from "../../config/graph-permissions.ts";
 import { isOwnResource } from "../../config/paths.ts";
 import { randomToken, sha256b64url } from "../../core/encoding.ts";
 import { pageSecurityHeaders } from "../../core/page.ts";
@@ -136,7 +137,7 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       clientIdHost: client.source === "cimd" ? new URL(client.client_id).host : undefined,
       clientKind: client.source,
       redirectUri,
-      scopes: describeScopes(scopes),
+      scopes: describeScopes(scopes, as.graphPermissions),
       formAction: OAUTH_PATHS.consent,
     });
     return c.html(html, 200, pageSecurityHeaders(formTargets(as, redirectUri)));
@@ -208,7 +209,15 @@ async function startUpstream(c: Context, as: AsContext, request: PendingAuthoriz
   await as.cookies.set(c, TX_COOKIE, { s: stateId }, PENDING_TTL_SEC);
   // RFC 7636 §4.2: S256 challenge = BASE64URL(SHA256(verifier)).
   const challenge = await sha256b64url(codeVerifier);
-  return c.redirect(upstreamAuthorizeUrl(as.config, { state, nonce, codeChallenge: challenge }), 302);
+  return c.redirect(
+    upstreamAuthorizeUrl(as.config, {
+      state,
+      nonce,
+      codeChallenge: challenge,
+      graphPermissions: as.graphPermissions,
+    }),
+    302,
+  );
 }
 
 export const TX_COOKIE_NAME = TX_COOKIE;
@@ -221,8 +230,12 @@ export async function sameSecret(a: string, b: string): Promise<boolean> {
   return diff === 0 && a.length > 0;
 }
 
-function describeScopes(scopes: string[]): string[] {
-  const out = ["Use this server's tools as you, including reading your Microsoft Graph profile (User.Read)"];
+/** What the client may do, in words; the Graph part is generated from the tools' declared permissions. */
+function describeScopes(scopes: string[], graphPermissions: readonly GraphPermission[]): string[] {
+  const graph = graphPermissions.length
+    ? `, which may ${describeGraphPermissions(graphPermissions)} in Microsoft Graph (${graphPermissions.join(", ")})`
+    : "";
+  const out = [`Use this server's tools as you${graph}`];
   if (scopes.includes("offline_access"))
     out.push("Stay signed in (refresh its access without asking you again)");
   return out;
