@@ -52,6 +52,11 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
     scopes: [challengeScope(config)],
     tenantId: config.entra.tenantId,
     clientId: config.entra.clientId,
+    tools: services.tools.map((t) => ({
+      name: t.name,
+      title: t.title,
+      graphPermissions: t.graphPermissions,
+    })),
     graphPermissions: services.graphPermissions.map((name) => ({
       name,
       allows: GRAPH_PERMISSIONS[name].allows,

@@ -69,6 +69,8 @@ export interface Services {
   config: Config;
   logger: Logger;
   now: () => number;
+  /** The tools the MCP server serves. */
+  tools: ToolDefinition[];
   /** The delegated Graph permissions the tools declare: what the server asks users (or an admin) to grant. */
   graphPermissions: GraphPermission[];
   /** The MCP server (Streamable HTTP). */
@@ -111,6 +113,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
       config,
       logger,
       now,
+      tools: served,
       graphPermissions,
       mcp,
       sse,
@@ -155,6 +158,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
     config,
     logger,
     now,
+    tools: served,
     graphPermissions,
     mcp,
     sse,

@@ -212,9 +212,15 @@ describe("consent and sign-in through the browser with a real MCP client (proxy 
       await page.goto(`${stack.server.url}/`);
       await page.waitForSelector("html[data-ready]");
       const health = (await (await fetch(`${stack.server.url}/api/health`)).json()) as { consentUrl: string };
+      // The error's link asks for exactly what the tool needs; the landing page's for every tool's.
+      const errorLink = new URL((refused.content[0]?.text ?? "").match(/https?:\/\/\S+/)?.[0] ?? "");
+      assert.equal(errorLink.searchParams.get("scope"), "https://graph.microsoft.com/User.Read");
       assert.ok(
-        (refused.content[0]?.text ?? "").includes(health.consentUrl),
-        "the error carries the same link",
+        new URL(health.consentUrl).searchParams
+          .get("scope")
+          ?.split(" ")
+          .includes("https://graph.microsoft.com/User.Read"),
+        "the landing page's link grants it too",
       );
       const [popup] = await Promise.all([context.waitForEvent("page"), page.click("#consent-link")]);
       await popup.waitForLoadState();

@@ -86,6 +86,7 @@ describe("api/src/hosts/functions.ts", () => {
       scopes: [`api://${ENV.ENTRA_CLIENT_ID}/user_impersonation`],
       tenantId: ENV.ENTRA_TENANT_ID,
       clientId: ENV.ENTRA_CLIENT_ID,
+      tools: healthBody.tools,
       graphPermissions: healthBody.graphPermissions,
       consentUrl: consent.href,
     });

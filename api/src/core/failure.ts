@@ -22,6 +22,8 @@ export type FailureReason =
   // A code or refresh token presented at the token endpoint (RFC 6749 §5.2).
   | "invalid_grant"
   | "invalid_scope"
+  // A tool's input the schema could not check (a paging cursor this server did not give out).
+  | "invalid_request"
   // The user must act: consent, an extra sign-in step, a new sign-in.
   | "consent_required"
   | "interaction_required"
@@ -48,6 +50,7 @@ export const ANSWERS: Readonly<Record<FailureReason, Answer>> = {
   insufficient_scope: { status: 403, oauthError: "insufficient_scope", redirectError: "invalid_scope" },
   invalid_grant: { status: 400, oauthError: "invalid_grant", redirectError: "access_denied" },
   invalid_scope: { status: 400, oauthError: "invalid_scope", redirectError: "invalid_scope" },
+  invalid_request: { status: 400, oauthError: "invalid_request", redirectError: "invalid_request" },
   consent_required: { status: 403, oauthError: "consent_required", redirectError: "consent_required" },
   interaction_required: {
     status: 403,

@@ -19,6 +19,16 @@ export interface GraphClient {
   getJson<T = Record<string, unknown>>(path: string): Promise<T>;
   /** GET a Graph path as bytes, with its content type (e.g. `/me/photo/$value`). */
   getBytes(path: string): Promise<{ bytes: Uint8Array; contentType: string } | null>;
+  /**
+   * One page of a Graph collection: the first at `path` (with its query), or the one a `cursor` from an
+   * earlier page points to. `nextCursor` is Graph's `@odata.nextLink`, opaque to the caller and tied to
+   * `path`: a cursor for another path (or another host) is refused, so a client can never steer the
+   * server's Graph token elsewhere.
+   */
+  getPage<T = Record<string, unknown>>(
+    path: string,
+    cursor?: string,
+  ): Promise<{ items: T[]; nextCursor?: string }>;
 }
 
 export interface GraphClientDeps {
@@ -125,7 +135,49 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
     );
   }
 
+  /** The relative path and query a cursor stands for, if it belongs to `path` on this Graph. */
+  function pathOfCursor(path: string, cursor: string): string {
+    let link: string;
+    try {
+      link = new TextDecoder().decode(
+        Uint8Array.from(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)),
+      );
+    } catch {
+      link = "";
+    }
+    const base = path.split("?")[0];
+    if (!link.startsWith(`${base}?`)) {
+      throw new Failure(
+        "invalid_request",
+        "The cursor is not one this tool gave out; start again without it.",
+      );
+    }
+    return link;
+  }
+
+  function cursorOf(nextLink: unknown, path: string): string | undefined {
+    if (typeof nextLink !== "string" || !nextLink.startsWith(`${deps.baseUrl}${path.split("?")[0]}?`))
+      return undefined;
+    const relative = nextLink.slice(deps.baseUrl.length);
+    return btoa(String.fromCharCode(...new TextEncoder().encode(relative)))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
+  }
+
+  async function getJson<T>(path: string): Promise<T> {
+    const res = await get(path, "application/json");
+    if (!res.ok) throw await failure(res);
+    return (await res.json()) as T;
+  }
+
   return {
+    async getPage<T>(path: string, cursor?: string) {
+      const body = await getJson<{ value?: T[]; "@odata.nextLink"?: string }>(
+        cursor ? pathOfCursor(path, cursor) : path,
+      );
+      return { items: body.value ?? [], nextCursor: cursorOf(body["@odata.nextLink"], path) };
+    },
     async getJson<T>(path: string) {
       const res = await get(path, "application/json");
       if (!res.ok) throw await failure(res);

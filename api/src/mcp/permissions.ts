@@ -26,6 +26,11 @@ export function graphPermissionsOf(
  * (`loadJsonContent`): `requiredResourceAccess` for the tools' permissions and the sign-in's OpenID
  * Connect ones, and the scope string of the optional tenant-wide admin consent.
  */
+/** `infra/app/graph-permissions.json` as `npm run permissions -- --write` writes it. */
+export function appRegistrationPermissionsJson(permissions: readonly GraphPermission[]): string {
+  return `${JSON.stringify(appRegistrationPermissions(permissions), null, 2)}\n`;
+}
+
 export function appRegistrationPermissions(permissions: readonly GraphPermission[]) {
   const signIn = Object.keys(SIGN_IN_PERMISSIONS) as (keyof typeof SIGN_IN_PERMISSIONS)[];
   return {
