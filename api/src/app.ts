@@ -14,14 +14,18 @@ import { authorizationServerRoutes } from "./authorization-server/routes/index.t
 import type { Config } from "./config/config.ts";
 import { GRAPH_PERMISSIONS } from "./config/graph-permissions.ts";
 import { CONSENT_COMPLETE_PATH, HEALTH_PATH, MCP_PATH, sseResource } from "./config/paths.ts";
+import type { Failure } from "./core/failure.ts";
 import { pageSecurityHeaders } from "./core/page.ts";
 import type { AuthVariables } from "./core/principal.ts";
 import { consentCompletePage, consentUrl, permissionsInState } from "./entra/consent.ts";
 import { legacySseRoutes } from "./legacy-sse/mount.ts";
-import { challengeScope, requireBearer } from "./resource-server/gate.ts";
+import type { ToolFailureListener } from "./mcp/server.ts";
+import { challenge, challengeScope, requireBearer } from "./resource-server/gate.ts";
 import { transportGuards } from "./resource-server/guards.ts";
 import { protectedResourceRoutes } from "./resource-server/metadata.ts";
 import { createServices, type Deps } from "./services.ts";
+
+const isJson = (res: Response) => /^application\/json\b/i.test(res.headers.get("content-type") ?? "");
 
 export type { Deps, SseSettings } from "./services.ts";
 
@@ -78,7 +82,23 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
   // CORS, the token gate, then the SDK.
   const guards = transportGuards(config);
   app.use(MCP_PATH, ...guards, requireBearer(config, verifier));
-  app.all(MCP_PATH, (c) => services.mcp.fetch(c.req.raw, { authInfo: c.var.authInfo }));
+  app.all(MCP_PATH, async (c) => {
+    // Entra-direct mode: a tool's claims challenge (Conditional Access, CAE) is the client's to satisfy
+    // with its own Entra sign-in, so the request is answered with Entra's 401 claims challenge; a
+    // revoked sign-in (CAE "revoke sessions") with 401 invalid_token. Only a JSON answer can still be
+    // replaced: a streamed one keeps the tool error, which carries the claims too.
+    let stepUp: Failure | undefined;
+    const onToolFailure: ToolFailureListener = (failure) => {
+      if (failure.reason === "insufficient_claims" || failure.reason === "reauthenticate") stepUp ??= failure;
+    };
+    const authInfo = { ...c.var.authInfo, extra: { ...c.var.authInfo.extra, onToolFailure } };
+    const res = await services.mcp.fetch(c.req.raw, { authInfo });
+    if (stepUp && config.authMode === "entra" && isJson(res)) {
+      await res.body?.cancel();
+      return challenge(config, stepUp);
+    }
+    return res;
+  });
   // Legacy HTTP+SSE (2024-11-05): the same guards and token gate; challenges name the SSE resource.
   const sseGate = requireBearer(config, verifier, { resource: sseResource(config) });
   app.route("/", legacySseRoutes(services.sse, { guards, gate: sseGate }));

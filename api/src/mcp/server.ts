@@ -31,14 +31,15 @@ import type { ToolDefinition } from "./tool.ts";
 
 export const SERVER_INFO = { name: "entra-graph-mcp", title: "Microsoft Graph (Entra ID)", version: "0.1.0" };
 
+/** Sees each failure a tool answers with, on the request that carried it. */
+export type ToolFailureListener = (failure: Failure) => void;
+
 export interface McpDeps {
   graphTokens: GraphTokenProvider;
   fetch?: typeof fetch;
   logger: Logger;
   /** The tools to serve (`tools/index.ts` lists every tool the server has). */
   tools: ToolDefinition[];
-  /** Sees each failure a tool answers with (the Entra-direct host turns claims challenges into a 401). */
-  onToolFailure?: (failure: Failure, ctx: ServerContext) => void;
 }
 
 export function createMcp(
@@ -49,6 +50,9 @@ export function createMcp(
   return createMcpHandler(
     (ctx) => {
       const principal = principalOf(ctx.authInfo);
+      // Set by the route per request: it may answer the HTTP request with a challenge instead (app.ts).
+      const onToolFailure = (ctx.authInfo?.extra as { onToolFailure?: ToolFailureListener } | undefined)
+        ?.onToolFailure;
       const server = new McpServer(SERVER_INFO, {
         capabilities: { tools: {} },
         instructions:
@@ -93,7 +97,7 @@ export function createMcp(
                 });
                 const elicitation = consentElicitation(err, ctx);
                 if (elicitation) return elicitation;
-                deps.onToolFailure?.(err, ctx);
+                onToolFailure?.(err);
                 return toolResult(err);
               }
               throw err;
