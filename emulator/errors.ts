@@ -50,12 +50,6 @@ export const AADSTS: Record<number, AadErrorSpec> = {
     message: (x) =>
       `Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access '${p(x.resource, "00000003-0000-0000-c000-000000000000")}'.`,
   },
-  50173: {
-    error: "invalid_grant",
-    suberror: "bad_token",
-    message: (x) =>
-      `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${p(x.issued)}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${p(x.validFrom)}'.`,
-  },
   53003: {
     error: "invalid_grant",
     suberror: "message_only",
@@ -72,6 +66,11 @@ export const AADSTS: Record<number, AadErrorSpec> = {
     error: "invalid_grant",
     message: () =>
       "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+  },
+  50173: {
+    error: "invalid_grant",
+    message: (x) =>
+      `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${p(x.issued)}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${p(x.validFrom)}'.`,
   },
   65001: {
     error: "invalid_grant",

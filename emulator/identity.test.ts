@@ -48,5 +48,7 @@ test("ManagedIdentityCredential + OnBehalfOfCredential get a Graph token; /me re
   const counts = em.counts();
   assert.ok(counts.mi >= 1);
   assert.equal(counts["token.obo"], 2);
+  assert.equal(counts[`token.obo.${adele.oid}`], 1);
+  assert.equal(counts[`token.obo.${alex.oid}`], 1);
   assert.equal(counts["graph.me"], 1);
 });

@@ -144,6 +144,8 @@ export interface Emulator {
      */
     revokeSessions(oid: string): void;
   };
+  /** Graph's `revokeSignInSessions`: every refresh token of the user stops working (AADSTS50173). */
+  revokeSignInSessions(oid: string): void;
   /** A v2 access token for the API app (Adele, via the public client) with claims overridden; `undefined` removes a claim. */
   mintAccessToken(claimsOverride?: Record<string, unknown>, opts?: SignOptions): Promise<string>;
   /** A delegated v1 Graph token (Adele, User.Read) with claims overridden, signed like real Graph tokens. */
@@ -227,6 +229,9 @@ export async function start(opts: StartOptions = {}): Promise<Emulator> {
 
   const api = state.api;
   const adele = state.users[0];
+  const revokeSignInSessions = (oid: string) => {
+    for (const rec of state.refreshTokens.values()) if (rec.oid === oid) rec.sessionsRevokedAt = state.now();
+  };
   const emulator: Emulator = {
     issuer: state.issuer,
     authorityHost: state.authorityHost,
@@ -333,10 +338,12 @@ export async function start(opts: StartOptions = {}): Promise<Emulator> {
     },
     cae: {
       revokeSessions: (oid) => {
+        revokeSignInSessions(oid);
         state.tokensValidFrom.set(oid, state.now());
         for (const [sid, session] of state.sessions) if (session.oid === oid) state.sessions.delete(sid);
       },
     },
+    revokeSignInSessions,
     mintAccessToken: async (claimsOverride = {}, signOpts = {}) => {
       const claims: Record<string, unknown> = state.apiAccessClaims(
         adele,

@@ -38,6 +38,8 @@ export interface RefreshRecord {
   lastUsed: number;
   used: boolean;
   revoked: boolean;
+  /** Revoked by `revokeSignInSessions` (Entra answers AADSTS50173), not by rotation. */
+  sessionsRevokedAt?: number;
 }
 
 export interface Session {

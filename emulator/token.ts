@@ -263,6 +263,8 @@ async function refreshToken(r: Req): Promise<Fail | Record<string, unknown>> {
   if (!rec) return fail(9002313);
   if (rec.clientId !== client.clientId)
     return fail(70000, { detail: "The refresh token was issued to a different client." });
+  if (rec.sessionsRevokedAt !== undefined)
+    return fail(50173, { issued: entraTime7(rec.issuedAt), validFrom: entraTime7(rec.sessionsRevokedAt) });
   if (rec.revoked || (rec.used && state.options.strictRefreshTokenRotation)) {
     return fail(70000, { detail: "The refresh token has already been redeemed or revoked." });
   }
@@ -337,6 +339,8 @@ async function onBehalfOf(r: Req): Promise<Fail | Record<string, unknown>> {
   }
   const user = state.user(String(p.oid));
   if (!user) return fail(70000, { detail: "The user in the assertion does not exist in the tenant." });
+  // Per user, so a test can tell one exchange per user from several for one.
+  state.count(`token.obo.${user.id}`);
   // CAE: the user's sessions were revoked after this assertion was issued.
   const validFrom = state.tokensValidFrom.get(user.id);
   const iat = typeof p.iat === "number" ? p.iat * 1000 : 0;

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import http from "node:http";
 import { type Pkce, pkce } from "@entra-mcp/emulator/login";
 import { signIn } from "@entra-mcp/emulator/signin";
 import { consentFields } from "./browser-walk.ts";
@@ -26,22 +27,65 @@ export interface Client {
   client_name?: string;
 }
 
-/** `POST /register` (RFC 7591); returns the response, not yet read. */
-export function registerRaw(stack: Stack, metadata: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${stack.server.url}/register`, {
+let callers = 0;
+
+/**
+ * A loopback address of its own (`127.1.x.y`), for a "caller" the server tells apart from the others: it
+ * keys its limits on the socket's address, which a client chooses only by where it connects from.
+ */
+export function nextCaller(): string {
+  callers++;
+  return `127.1.${Math.floor(callers / 250) % 250}.${(callers % 250) + 1}`;
+}
+
+/**
+ * `fetch` over a socket bound to `localAddress` (a 127.0.0.0/8 address): a request from another caller,
+ * as the server sees it. Plain HTTP to the local server only; the whole body is read.
+ */
+export function fetchFrom(
+  localAddress: string,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: init.method ?? "GET", headers: init.headers, localAddress, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (Array.isArray(v)) for (const x of v) headers.append(k, x);
+            else if (v !== undefined) headers.set(k, v);
+          }
+          const status = res.statusCode ?? 0;
+          const body = status === 204 || status === 304 ? null : Buffer.concat(chunks);
+          resolve(new Response(body, { status, headers }));
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(init.body);
+  });
+}
+
+/** `POST /register` (RFC 7591) from the caller at `from` (a fresh one by default); the response is not yet read. */
+export function registerRaw(stack: Stack, metadata: unknown, from = nextCaller()) {
+  return fetchFrom(from, `${stack.server.url}/register`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
+    headers: { "content-type": "application/json" },
     body: JSON.stringify(metadata),
   });
 }
 
-let registrations = 0;
-
-/** Registers a public client with DCR (each from its own forwarded address: the per-IP limit never bites). */
+/** Registers a public client with DCR (each from its own caller address: the per-caller limit never bites). */
 export async function registerClient(
   stack: Stack,
   metadata: Record<string, unknown> = {},
-  forwardedFor = `198.51.100.${++registrations % 250}`,
+  from = nextCaller(),
 ): Promise<Client> {
   const res = await registerRaw(
     stack,
@@ -52,7 +96,7 @@ export async function registerClient(
       token_endpoint_auth_method: "none",
       ...metadata,
     },
-    { "x-forwarded-for": forwardedFor },
+    from,
   );
   assert.equal(res.status, 201, await res.clone().text());
   return (await res.json()) as Client;

@@ -1,6 +1,7 @@
 // Loads a built Functions entry (`dist/api/main.js`, possibly copied away from the repository) the way the
 // Node.js worker does, then calls its HTTP function with the requests given as JSON in argv[3].
-// Prints one JSON line: what was registered, and each response (status, headers, cookies, body text).
+// Prints one JSON line: what was registered, how long the bundle's import took (`loadMs`), and each
+// response (status, headers, cookies, body text, and `ms` from building the request to reading the body).
 //
 //   node testing/bundle-harness.ts /tmp/x/main.js '[{"method":"GET","path":"/api/health"}]'
 //
@@ -19,7 +20,9 @@ const [entry, requestsJson = "[]"] = process.argv.slice(2);
 if (!entry) throw new Error("usage: bundle-harness.ts <main.js> [requests-json]");
 
 const worker = installFakeWorker();
+const importStarted = performance.now();
 await import(pathToFileURL(entry).href);
+const loadMs = performance.now() - importStarted;
 // The test-side copy of the library only builds the trigger input and reads the handler's result, as the
 // worker would; the function itself runs entirely from the bundle.
 const { default: azureFunctions } = await import("@azure/functions");
@@ -29,6 +32,7 @@ const http = worker.byTrigger("httpTrigger");
 const origin = process.env.PUBLIC_URL ?? "http://127.0.0.1";
 const responses = [];
 for (const r of JSON.parse(requestsJson) as HarnessRequest[]) {
+  const started = performance.now();
   const request = new HttpRequest({
     method: r.method,
     url: `${origin}${r.path}`,
@@ -42,6 +46,7 @@ for (const r of JSON.parse(requestsJson) as HarnessRequest[]) {
     headers: Object.fromEntries(response.headers),
     cookies: response.cookies,
     body: await response.text(),
+    ms: performance.now() - started,
   });
 }
 
@@ -54,6 +59,7 @@ console.log(
         .filter((b) => b.direction === "in")
         .map((b) => b.type),
     })),
+    loadMs,
     responses,
   }),
 );

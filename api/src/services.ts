@@ -11,13 +11,19 @@
 
 import { signedCookies } from "./authorization-server/browser/cookies.ts";
 import { type CimdResolverOptions, createCimdResolver } from "./authorization-server/clients/cimd.ts";
-import { createRegistrationRateLimiter } from "./authorization-server/clients/rate-limit.ts";
+import {
+  type AbuseBudgets,
+  type CallerAddress,
+  callerKey,
+  createAbuseLimits,
+  socketAddress,
+} from "./authorization-server/clients/rate-limit.ts";
 import { createClientRegistry } from "./authorization-server/clients/registry.ts";
 import type { AsContext } from "./authorization-server/routes/context.ts";
 import { authorizationServerMetadata } from "./authorization-server/routes/metadata.ts";
 import { createGrantService } from "./authorization-server/tokens/grants.ts";
 import { createKeyring } from "./authorization-server/tokens/keyring.ts";
-import { createProxyVerifier } from "./authorization-server/tokens/verifier.ts";
+import { createProxyVerifier, createUpstreamRenewal } from "./authorization-server/tokens/verifier.ts";
 import type { Config } from "./config/config.ts";
 import type { GraphPermission } from "./config/graph-permissions.ts";
 import { entraUrl, MESSAGES_PATH } from "./config/paths.ts";
@@ -53,6 +59,10 @@ export interface Deps {
   resolveHost: CimdResolverOptions["resolveHost"];
   /** The fetch used for client ID metadata documents (hosts may pin resolved addresses). */
   cimdFetch: CimdResolverOptions["fetch"];
+  /** Who is calling, for per-caller limits: the socket's peer by default; the Functions host reads its front end's header. */
+  callerAddress: CallerAddress;
+  /** Per-caller and overall budgets of the open endpoints (`DEFAULT_BUDGETS` for any left out). */
+  budgets: Partial<AbuseBudgets>;
   /** The legacy SSE transport's limits and backplane (defaults: `SSE_DEFAULTS`; the store's backplane when there is a store). */
   sse: SseSettings;
 }
@@ -129,6 +139,11 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
 
   if (!store) throw new Error("proxy mode needs a store");
   const keyring = createKeyring(store);
+  const limits = createAbuseLimits({
+    increment: (key, windowSec) => store.increment("ratelimit", key, windowSec),
+    now,
+    budgets: deps.budgets,
+  });
   const grants = createGrantService(config, { store, keyring, now });
   const upstream = createUpstreamClient(config, { getAssertion, fetch: deps.fetch, now });
   const cimd = createCimdResolver({
@@ -140,6 +155,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
       }),
     now,
     allowLoopbackHttp: config.oauth.cimdAllowLoopbackHttp,
+    throttle: async (host) => (await limits.cimdHost.hit(host)).allowed,
   });
   const clients = createClientRegistry({
     store,
@@ -172,6 +188,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
       clients,
       upstream,
       graphPermissions,
+      renewal: createUpstreamRenewal(config, { grants, upstream, logger }),
       entraVerifier,
       entraKeys,
       cookies: signedCookies({
@@ -179,10 +196,8 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
         hmacKey: async () => (await keyring.load(now())).hmac,
         now,
       }),
-      registerLimiter: createRegistrationRateLimiter({
-        increment: (key, windowSec) => store.increment("ratelimit", key, windowSec),
-        now,
-      }),
+      limits,
+      callerAddress: (c) => callerKey((deps.callerAddress ?? socketAddress)(c)),
       logger,
       now,
     },

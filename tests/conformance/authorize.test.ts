@@ -147,7 +147,7 @@ describe("/authorize: client and redirect URI checked before any redirect (RFC 6
   });
 });
 
-describe("/authorize: request errors go back to the client with state and iss (RFC 6749 §4.1.2.1, RFC 9207 §2)", () => {
+describe("/authorize: request errors name the client's host and link back with error, state and iss, never an automatic redirect for a self-registered client (RFC 6749 §4.1.2.1, RFC 9207 §2, RFC 9700 §4.11.2)", () => {
   const cases: Array<[string, Record<string, string | null>, string]> = [
     [
       "missing PKCE → invalid_request (OAuth 2.1 §4.1.1)",
@@ -170,7 +170,15 @@ describe("/authorize: request errors go back to the client with state and iss (R
     it(name, async () => {
       const state = `st-${error}`;
       const res = await fetch(authorizeUrl(stack, { client, state, extra }), { redirect: "manual" });
-      expectRedirectError(stack, res, REDIRECT, error, state);
+      const html = await expectErrorPage(res, 400);
+      assert.match(html, /Return to 127\.0\.0\.1:53682/);
+      const href = /<a [^>]*href="([^"]+)"/.exec(html)?.[1]?.replaceAll("&#38;", "&");
+      assert.ok(href, html);
+      const back = new URL(href);
+      assert.equal(`${back.origin}${back.pathname}`, REDIRECT);
+      assert.equal(back.searchParams.get("error"), error);
+      assert.equal(back.searchParams.get("state"), state);
+      assert.equal(back.searchParams.get("iss"), stack.server.url);
       await assertServing(stack);
     });
   }

@@ -183,7 +183,7 @@ describe("DCR: invalid metadata is refused (RFC 7591 §2, §3.2.2; RFC 6749 §3.
       const res = await registerRaw(
         stack,
         { client_name: "Bad client", redirect_uris: [REDIRECT], ...metadata },
-        { "x-forwarded-for": "192.0.2.20" },
+        "127.0.0.20",
       );
       await expectOAuthError(res, 400, error);
       await assertServing(stack);
@@ -191,9 +191,9 @@ describe("DCR: invalid metadata is refused (RFC 7591 §2, §3.2.2; RFC 6749 §3.
   }
 });
 
-describe("DCR: registration flood is rate-limited per address (RFC 7591 §3, RFC 6585 §4; MCP best practices DCR abuse)", () => {
+describe("DCR: registration flood is rate-limited per caller address (RFC 7591 §3, RFC 6585 §4; MCP best practices DCR abuse)", () => {
   it("more than 10 registrations a minute from one address → 429 with Retry-After; everything else still served", async () => {
-    const flooder = { "x-forwarded-for": "203.0.113.66" };
+    const flooder = "127.0.0.66";
     const body = { client_name: "Flood", redirect_uris: [REDIRECT], token_endpoint_auth_method: "none" };
     let accepted = 0;
     let refused: Response | undefined;
@@ -216,7 +216,7 @@ describe("DCR: registration flood is rate-limited per address (RFC 7591 §3, RFC
     await refused.body?.cancel();
     // The flood is contained: metadata, authorization and other callers' registrations still work.
     await assertServing(stack);
-    const other = await registerClient(stack, { client_name: "Bystander" }, "192.0.2.99");
+    const other = await registerClient(stack, { client_name: "Bystander" }, "127.0.0.99");
     await openConsent(new CookieJar(), authorizeUrl(stack, { client: other }));
   });
 });

@@ -110,12 +110,10 @@ describe("a grant outlives the server process that made it", () => {
     assert.equal(onSecond.status, 200);
     assertGraphUser(onSecond.rpc?.result, adele());
 
-    // Replaying the original refresh token (its successor was used) on either instance revokes the grant.
-    const replay = await refresh(second, clientId, refreshToken);
-    assert.equal(replay.status, 400);
-    assert.equal(replay.body.error, "invalid_grant");
-    const afterRevoke = await refresh(first, clientId, r2.body.refresh_token);
-    assert.equal(afterRevoke.status, 400, "the latest refresh token died with the grant");
-    assert.equal(afterRevoke.body.error, "invalid_grant");
+    // A retry of the original refresh token inside the retry window, at either instance, gets the answer
+    // the first rotation gave (a lost response or a client racing itself), not a second chain.
+    const retry = await refresh(first, clientId, refreshToken);
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.deepEqual(retry.body, r1.body);
   });
 });

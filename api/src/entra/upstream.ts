@@ -14,6 +14,8 @@ import { UpstreamError } from "./errors.ts";
 export interface UpstreamTokens {
   accessToken: string;
   refreshToken?: string;
+  /** When Entra says the refresh token ends (`refresh_token_expires_in`), ms since the epoch. */
+  refreshExpiresAt?: number;
   idToken?: string;
   /** ms since the epoch */
   expiresAt: number;
@@ -120,6 +122,9 @@ export function createUpstreamClient(
       accessToken: json.access_token,
       refreshToken: typeof json.refresh_token === "string" ? json.refresh_token : undefined,
       idToken: typeof json.id_token === "string" ? json.id_token : undefined,
+      ...(typeof json.refresh_token_expires_in === "number"
+        ? { refreshExpiresAt: started + json.refresh_token_expires_in * 1000 }
+        : {}),
       expiresAt: started + Number(json.expires_in ?? 0) * 1000,
     };
   }

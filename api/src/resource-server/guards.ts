@@ -41,6 +41,8 @@ export function transportGuards(config: Config): MiddlewareHandler[] {
         c.json(
           jsonRpcError(JSONRPC_INVALID_REQUEST, `Request body exceeds ${config.maxBodyBytes} bytes`),
           413,
+          // The rest of the body is not read: close the connection instead of reusing it (RFC 9112 §9.6).
+          { Connection: "close" },
         ),
     }),
   ];

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
+  type AbuseBudgets,
+  callerKey,
+  createAbuseLimits,
   createFixedWindowLimiter,
-  createRegistrationRateLimiter,
+  DEFAULT_BUDGETS,
   type Increment,
 } from "../../../api/src/authorization-server/clients/rate-limit.ts";
 import { MemoryStore } from "../../../api/src/store/memory.ts";
@@ -89,50 +92,71 @@ describe("createFixedWindowLimiter", () => {
   });
 });
 
-describe("createRegistrationRateLimiter (/register)", () => {
-  test("defaults: 10 per minute per IP", async () => {
+describe("per-caller budgets (/register, /authorize, /token, CIMD hosts)", () => {
+  const limits = (clock: { now: () => number }, budgets?: Partial<AbuseBudgets>) =>
+    createAbuseLimits({ increment: createMemoryIncrement({ now: clock.now }), now: clock.now, budgets });
+
+  test("/register defaults: 10 a minute per caller; another caller is unaffected", async () => {
     const clock = fakeClock(0);
-    const limiter = createRegistrationRateLimiter({
-      increment: createMemoryIncrement({ now: clock.now }),
-      now: clock.now,
-    });
-    for (let i = 0; i < 10; i++) assert.equal((await limiter.hit("198.51.100.1")).allowed, true);
-    const refused = await limiter.hit("198.51.100.1");
-    assert.deepEqual(refused, { allowed: false, retryAfterSec: 60 });
-    assert.equal((await limiter.hit("198.51.100.2")).allowed, true, "another IP is unaffected");
+    const { register } = limits(clock);
+    for (let i = 0; i < 10; i++) assert.equal((await register.hit("198.51.100.1")).allowed, true);
+    assert.deepEqual(await register.hit("198.51.100.1"), { allowed: false, retryAfterSec: 60 });
+    assert.equal((await register.hit("198.51.100.2")).allowed, true, "another caller is unaffected");
     clock.advance(60_000);
-    assert.equal((await limiter.hit("198.51.100.1")).allowed, true);
+    assert.equal((await register.hit("198.51.100.1")).allowed, true);
   });
 
-  test("defaults: 200 per hour overall, across IPs", async () => {
+  test("/register: one caller spending its whole budget all hour leaves the overall budget to others", async () => {
     const clock = fakeClock(0);
-    const limiter = createRegistrationRateLimiter({
-      increment: createMemoryIncrement({ now: clock.now }),
-      now: clock.now,
-    });
-    for (let i = 0; i < 200; i++) assert.equal((await limiter.hit(`ip-${i}`)).allowed, true);
-    const refused = await limiter.hit("ip-new");
-    assert.equal(refused.allowed, false);
-    assert.equal(refused.retryAfterSec, 3600);
-    clock.advance(3_600_000);
-    assert.equal((await limiter.hit("ip-new")).allowed, true);
+    const { register } = limits(clock);
+    let granted = 0;
+    for (let minute = 0; minute < 60; minute++) {
+      for (let i = 0; i < 20; i++) if ((await register.hit("203.0.113.9")).allowed) granted++;
+      clock.advance(60_000 - 1);
+    }
+    assert.equal(granted, DEFAULT_BUDGETS.register.perCaller[1].limit, "the hourly per-caller cap holds");
+    assert.ok(granted < (DEFAULT_BUDGETS.register.overall?.limit ?? 0));
+    assert.equal((await register.hit("198.51.100.7")).allowed, true);
   });
 
-  test("requests refused per IP do not spend the overall budget", async () => {
+  test("requests refused per caller do not spend the overall budget", async () => {
     const clock = fakeClock(0);
-    const limiter = createRegistrationRateLimiter({
-      increment: createMemoryIncrement({ now: clock.now }),
-      now: clock.now,
-      perIp: { limit: 1, windowSec: 60 },
-      overall: { limit: 2, windowSec: 3600 },
+    const { register } = limits(clock, {
+      register: { perCaller: [{ limit: 1, windowSec: 60 }], overall: { limit: 2, windowSec: 3600 } },
     });
-    assert.equal((await limiter.hit("noisy")).allowed, true);
-    for (let i = 0; i < 50; i++) assert.equal((await limiter.hit("noisy")).allowed, false);
+    assert.equal((await register.hit("noisy")).allowed, true);
+    for (let i = 0; i < 50; i++) assert.equal((await register.hit("noisy")).allowed, false);
     assert.equal(
-      (await limiter.hit("quiet")).allowed,
+      (await register.hit("quiet")).allowed,
       true,
-      "the noisy IP did not exhaust the overall window",
+      "the noisy caller did not exhaust the overall window",
     );
-    assert.equal((await limiter.hit("third")).allowed, false);
+    assert.equal((await register.hit("third")).allowed, false);
+  });
+
+  test("each endpoint has its own budget, and a budget is a parameter", async () => {
+    const clock = fakeClock(0);
+    const l = limits(clock, { token: { perCaller: [{ limit: 2, windowSec: 60 }] } });
+    assert.equal((await l.token.hit("a")).allowed, true);
+    assert.equal((await l.token.hit("a")).allowed, true);
+    assert.equal((await l.token.hit("a")).allowed, false);
+    assert.equal((await l.authorize.hit("a")).allowed, true, "/authorize counts apart from /token");
+  });
+});
+
+describe("callerKey: a key the caller cannot choose", () => {
+  test("IPv4 as is, with or without the front end's port, and IPv4-mapped", () => {
+    assert.equal(callerKey("203.0.113.7"), "203.0.113.7");
+    assert.equal(callerKey("203.0.113.7:51234"), "203.0.113.7");
+    assert.equal(callerKey("::ffff:203.0.113.7"), "203.0.113.7");
+  });
+  test("IPv6 as its /64 (one host holds the whole prefix), with or without brackets and port", () => {
+    assert.equal(callerKey("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+    assert.equal(callerKey("[2001:db8:1:2:bbbb::9]:443"), "2001:db8:1:2::/64");
+  });
+  test("anything else is one shared key, never the raw text", () => {
+    assert.equal(callerKey(undefined), "unknown");
+    assert.equal(callerKey("evil, 1.2.3.4"), "unknown");
+    assert.equal(callerKey("x".repeat(500)), "unknown");
   });
 });

@@ -5,7 +5,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
-import { createGrantService } from "../../../api/src/authorization-server/tokens/grants.ts";
+import {
+  createGrantService,
+  REFRESH_RETRY_WINDOW_SEC,
+} from "../../../api/src/authorization-server/tokens/grants.ts";
 import { createKeyring } from "../../../api/src/authorization-server/tokens/keyring.ts";
 import { loadConfig } from "../../../api/src/config/config.ts";
 import { Failure } from "../../../api/src/core/failure.ts";
@@ -20,37 +23,65 @@ const config = loadConfig({
   STORAGE_TABLE_ENDPOINT: "http://127.0.0.1:10002/devstoreaccount1",
 });
 
-async function signedIn() {
-  const store = new MemoryStore();
-  const grants = createGrantService(config, { store, keyring: createKeyring(store) });
+async function signedIn(opts: { offline?: boolean; now?: () => number } = {}) {
+  const store = new MemoryStore({ now: opts.now });
+  const grants = createGrantService(config, { store, keyring: createKeyring(store), now: opts.now });
   const { code } = await grants.create({
     tid: "3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
     oid: "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f",
     clientId: "dcr_client",
     scopes: ["user_impersonation", "offline_access"],
+    offline: opts.offline ?? true,
     upstream: { accessToken: "entra-at", refreshToken: "entra-rt", expiresAt: Date.now() + 3_600_000 },
     code: { redirectUri: "http://127.0.0.1/cb", redirectUriGiven: true, codeChallenge: "x".repeat(43) },
   });
   const tokens = await grants.redeemCode(code, async () => {});
-  return { grants, tokens };
+  return { grants, tokens, store };
+}
+
+function clock(start = Date.now()) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+async function failure(p: Promise<unknown>): Promise<Failure> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof Failure, String(err));
+    return err;
+  }
+  assert.fail("expected a failure");
 }
 
 describe("refresh rotation across instances (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2)", () => {
-  it("two refreshes with the same token at the same time: one chain lives on, not two", async () => {
+  it("two refreshes with the same token at the same time: both get the winner's answer, byte for byte; one chain lives on", async () => {
     const { grants, tokens } = await signedIn();
-    const results = await Promise.allSettled([
-      grants.refresh(tokens.refresh_token, "dcr_client"),
-      grants.refresh(tokens.refresh_token, "dcr_client"),
-    ]);
-    const won = results.filter((r) => r.status === "fulfilled");
-    const lost = results.filter((r) => r.status === "rejected");
-    assert.equal(won.length, 1, "both concurrent refreshes were answered with a live refresh token");
-    assert.ok(lost[0].reason instanceof Failure);
-    assert.equal(lost[0].reason.reason, "invalid_grant");
-    assert.equal(lost[0].reason.log?.revokedGrant, undefined);
+    const rt = tokens.refresh_token as string;
+    const [a, b] = await Promise.all([grants.refresh(rt, "dcr_client"), grants.refresh(rt, "dcr_client")]);
+    assert.equal(JSON.stringify(a), JSON.stringify(b));
     // The winner's chain goes on.
-    const next = await grants.refresh(won[0].value.refresh_token, "dcr_client");
+    const next = await grants.refresh(a.refresh_token as string, "dcr_client");
     assert.ok(next.refresh_token);
+  });
+
+  it("a retry inside the window gets the same answer; after it, the old token revokes the grant", async () => {
+    const c = clock();
+    const { grants, tokens } = await signedIn({ now: c.now });
+    const rt = tokens.refresh_token as string;
+    const first = await grants.refresh(rt, "dcr_client");
+    c.advance((REFRESH_RETRY_WINDOW_SEC - 1) * 1000);
+    assert.equal(JSON.stringify(await grants.refresh(rt, "dcr_client")), JSON.stringify(first));
+    c.advance(2000);
+    const replay = await failure(grants.refresh(rt, "dcr_client"));
+    assert.equal(replay.reason, "invalid_grant");
+    assert.equal(replay.log?.revokedGrant, true);
+    await assert.rejects(grants.verifyAccessToken(first.access_token), Failure);
+  });
+
+  it("a grant without offline access gets no refresh token", async () => {
+    const { tokens } = await signedIn({ offline: false });
+    assert.equal(tokens.refresh_token, undefined);
   });
 });
 
@@ -71,5 +102,23 @@ describe("access token verification (RFC 9068 §4)", () => {
     await assert.rejects(grants.verifyAccessToken(await forge(kid)), {
       code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
     });
+  });
+});
+
+describe("the grant key inside the access token", () => {
+  it("is sealed: the token's holder cannot read it, and it does not open in another token", async () => {
+    const { grants, tokens, store } = await signedIn();
+    const claims = decodeJwt(tokens.access_token);
+    const gk = String(claims.gk);
+    assert.match(gk, /^v1\.[\w-]+\.[\w-]+$/);
+    // 32 raw key bytes would be 43 base64url characters in clear; the seal adds a 16-byte tag.
+    const ct = gk.split(".")[2];
+    assert.equal(Buffer.from(ct, "base64url").length, 48);
+    // A raw key in the claim (the old form) no longer opens anything.
+    const grant = await store.get<{ upstream: string }>("grant", String(claims.gid));
+    assert.ok(grant);
+    const ok = await grants.verifyAccessToken(tokens.access_token);
+    const upstream = await grants.openUpstream(ok.grantId, ok.grant, ok.grantKey);
+    assert.equal(upstream.accessToken, "entra-at");
   });
 });

@@ -24,6 +24,9 @@ const config = loadConfig({
   STORAGE_TABLE_ENDPOINT: "http://127.0.0.1:10002/devstoreaccount1",
 });
 
+/** Verifies the last user's access token again: is the grant still there? */
+let verifyAgain: () => Promise<unknown> = async () => {};
+
 /** A signed-in user whose stored Entra token has expired, and the renewal answered by `entraFetch`. */
 async function userAssertionWith(
   entraFetch: typeof fetch,
@@ -36,6 +39,7 @@ async function userAssertionWith(
     oid: "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f",
     clientId: "dcr_client",
     scopes: ["user_impersonation"],
+    offline: false,
     upstream: { accessToken: "entra-at", refreshToken: "entra-rt", expiresAt: Date.now() - 1000 },
     code: { redirectUri: "http://127.0.0.1/cb", redirectUriGiven: true, codeChallenge: "x".repeat(43) },
   });
@@ -43,6 +47,7 @@ async function userAssertionWith(
   const upstream = createUpstreamClient(config, { getAssertion, fetch: entraFetch });
   const verifier = createProxyVerifier(config, { grants, upstream, logger: silentLogger });
   const { principal } = await verifier.verify(tokens.access_token);
+  verifyAgain = () => verifier.verify(tokens.access_token);
   return principal.userAssertion();
 }
 
@@ -90,6 +95,8 @@ describe("renewing the user's Entra token (RFC 6749 §6) when it fails", () => {
       const failure = await failureOf(userAssertionWith(entraFetch));
       assert.equal(failure.reason, "upstream_unavailable");
       assert.match(failure.message, /try again shortly/);
+      // A transient failure keeps the grant.
+      await verifyAgain();
       assert.deepEqual(toolResult(failure).structuredContent, {
         error: "upstream_unavailable",
         message: failure.message,
@@ -108,6 +115,8 @@ describe("renewing the user's Entra token (RFC 6749 §6) when it fails", () => {
     );
     assert.equal(failure.reason, "reauthenticate");
     assert.match(failure.message, /Reconnect to this server to sign in again/);
+    // The proxy grant ended with Entra's: the client's next request gets 401 (invalid_token).
+    await assert.rejects(verifyAgain(), (err) => err instanceof Failure && err.reason === "invalid_token");
   });
 
   it("Conditional Access asks for MFA on renewal: the user is told about the extra step", async () => {

@@ -57,6 +57,11 @@ export interface CimdResolverOptions {
   maxCacheEntries?: number;
   /** Passed to the redirect URI validator (extra private-use schemes). */
   redirectUriPolicy?: RedirectUriPolicy;
+  /**
+   * Asked before each fetch (a cache miss) with the document's host: `false` refuses it (reason
+   * `throttled`), so one host's documents cannot be made to cost an outbound request each.
+   */
+  throttle?: (host: string) => Promise<boolean>;
 }
 
 export interface CimdResolver {
@@ -477,6 +482,8 @@ export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
   }
 
   async function load(clientId: string, url: URL): Promise<Result<ClientRecord>> {
+    if (options.throttle && !(await options.throttle(url.host)))
+      return invalidClient("throttled", "too many client metadata documents from this host; try again later");
     try {
       const { doc, ttlSec } = await fetchDocument(clientId, url, limits);
       const record = validateDocument(clientId, doc, redirectUriPolicy);

@@ -78,6 +78,9 @@ const V4_BLOCKS: V4Block[] = [
   ["100.64.0.0", 10, "shared address space (CGNAT)"], // RFC 6598
   ["127.0.0.0", 8, "loopback"], // RFC 1122 §3.2.1.3
   ["169.254.0.0", 16, "link-local (cloud metadata lives at 169.254.169.254)"], // RFC 3927
+  // Azure's WireServer (host agent, DNS, DHCP; reachable from every VM and App Service instance): a
+  // public-looking address that only the host answers, so never a place for a client's document.
+  ["168.63.129.16", 32, "Azure WireServer (host-internal)"],
   ["172.16.0.0", 12, "private"], // RFC 1918
   ["192.0.0.0", 24, "IETF protocol assignments"], // RFC 6890
   ["192.0.2.0", 24, "documentation"], // RFC 5737

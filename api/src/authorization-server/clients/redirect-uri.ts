@@ -77,6 +77,10 @@ export type RedirectUriKind = "https" | "loopback" | "private-use";
 
 const MAX_REDIRECT_URI_LENGTH = 2000;
 
+/** A DNS name of letters, digits and hyphens (or an IDN's punycode), an IPv4 literal, or a bracketed IPv6 literal. */
+const LITERAL_HOST =
+  /^(?:(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|\[[0-9a-f:.]+\])$/;
+
 /** Schemes that are never a redirect target, whatever else the URI looks like. */
 const FORBIDDEN_SCHEMES = new Set([
   "javascript",
@@ -135,6 +139,10 @@ export function validateRedirectUriForRegistration(
   if (lower === "https") {
     if (scheme !== "https") return bad("scheme_case", 'must spell the scheme "https" in lower case');
     if (!url.hostname) return bad("no_host", "must have a host");
+    // Exact matching means a literal host: no wildcard or pattern syntax (`*.example.com`), which the
+    // URL parser keeps as an ordinary label (RFC 9700 §4.1.3; OAuth 2.1 §2.3.1).
+    if (!LITERAL_HOST.test(url.hostname))
+      return bad("host_not_literal", "must name a literal host (no wildcards or patterns)");
     return ok("https");
   }
   if (lower === "http") {

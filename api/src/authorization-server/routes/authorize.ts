@@ -1,14 +1,23 @@
 /**
  * `/authorize` and the consent step, as a pipeline of checks in the order the specs require them:
  *
- * 1. the client is known (pre-registered, CIMD or DCR) — else an error page;
- * 2. the redirect URI is registered (exact match; loopback port may vary, RFC 8252 §7.3) — else an
+ * 1. the caller is within its budget of authorization requests (each one writes a row, and a CIMD
+ *    client id costs an outbound fetch) — else 429;
+ * 2. the client is known (pre-registered, CIMD or DCR) — else an error page;
+ * 3. the redirect URI is registered (exact match; loopback port may vary, RFC 8252 §7.3) — else an
  *    error page, never a redirect (RFC 6749 §4.1.2.1);
- * 3. from here errors go back to the client with `error`, `state` and `iss`: `response_type=code`,
- *    PKCE with S256 (OAuth 2.1 §4.1.1), `resource` = this server's MCP URL (RFC 8707), known scopes;
- * 4. consent: a page naming the client and where the answer goes, unless this browser already
- *    approved this client (signed cookie);
- * 5. only then the redirect to Entra, with the server's own client id, PKCE pair, `state` and `nonce`.
+ * 4. `response_type=code`, PKCE with S256 (OAuth 2.1 §4.1.1), `resource` = this server's MCP URL
+ *    (RFC 8707), known scopes. Errors here go back to the client with `error`, `state` and `iss`, but
+ *    only a pre-registered client's redirect URI is followed automatically: for a client that
+ *    registered itself or named a metadata document, the user has not interacted yet, so the answer is
+ *    a page that names the destination host and links to it (RFC 9700 §4.11.2: no open redirector);
+ * 5. consent: a page naming the client and where the answer goes, unless this browser already
+ *    approved this client for this redirect URI and these scopes (signed cookie);
+ * 6. only then the redirect to Entra, with the server's own client id, PKCE pair, `state` and `nonce`.
+ *
+ * Every sign-in in progress has its own cookies (named after its request and its `state`), so two
+ * sign-ins in one browser, or a sign-in an attacker starts in the victim's browser, never overwrite
+ * each other.
  *
  * @module
  */
@@ -16,21 +25,32 @@ import type { Context, Hono } from "hono";
 import { describeGraphPermissions, type GraphPermission } from "../../config/graph-permissions.ts";
 import { isOwnResource } from "../../config/paths.ts";
 import { randomToken, sha256b64url } from "../../core/encoding.ts";
-import { pageSecurityHeaders } from "../../core/page.ts";
+import { escapeHtml } from "../../core/html.ts";
+import { page, pageSecurityHeaders } from "../../core/page.ts";
 import { upstreamAuthorizeUrl } from "../../entra/upstream.ts";
+import { StoreValueError } from "../../store/store.ts";
 import { renderConsentPage } from "../browser/consent-page.ts";
 import type { ClientRecord } from "../clients/metadata.ts";
 import { redirectUriMatches } from "../clients/redirect-uri.ts";
 import { AsError } from "../errors.ts";
-import { type AsContext, errorPage, redirectToClient } from "./context.ts";
+import { type AsContext, errorPage, redirectToClient, tooManyRequestsPage } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
 
 export const PENDING_TTL_SEC = 10 * 60;
 const CONSENT_COOKIE = "mcp-consent";
-const TX_COOKIE = "mcp-tx";
-/** Identifies the browser a consent page was shown to, so only that browser can answer it. */
-const BROWSER_COOKIE = "mcp-browser";
 const CONSENT_REMEMBER_SEC = 30 * 24 * 60 * 60;
+/** Most approvals one browser remembers (the oldest is forgotten first). */
+const CONSENT_REMEMBER_MAX = 20;
+/**
+ * Longest `state` accepted. RFC 6749 leaves it unbounded; it is stored with the request and sent back
+ * in a URL, so it is capped (real clients send 16-128 characters).
+ */
+export const MAX_STATE_LENGTH = 1024;
+
+/** The cookie that binds one consent page to the browser it was shown to. */
+const requestCookie = (requestId: string) => `mcp-req-${requestId.slice(0, 16)}`;
+/** The cookie that binds one Entra round trip (by its `state`) to the browser that started it. */
+export const txCookie = (stateId: string) => `mcp-tx-${stateId.slice(0, 16)}`;
 
 /** An authorization request that passed validation and waits for consent, then for Entra. */
 export interface PendingAuthorization {
@@ -40,13 +60,13 @@ export interface PendingAuthorization {
   redirectUri: string;
   /** Whether the client named the redirect URI (RFC 6749 §4.1.3: then `/token` must repeat it). */
   redirectUriGiven: boolean;
+  /** Refresh tokens: `offline_access` asked for, by a client registered for the `refresh_token` grant. */
+  offline?: boolean;
   state?: string;
   codeChallenge: string;
   scopes: string[];
   resource?: string;
   csrf: string;
-  /** The browser the consent page was shown to (its `mcp-browser` cookie). */
-  browser?: string;
 }
 
 /** The Entra leg of a pending authorization, keyed by the hash of the `state` sent to Entra. */
@@ -62,6 +82,9 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
   const { config } = as;
 
   app.get(OAUTH_PATHS.authorize, async (c) => {
+    // Each request below writes a row and may fetch a metadata document: one budget per caller.
+    const limit = await as.limits.authorize.hit(as.callerAddress(c));
+    if (!limit.allowed) return tooManyRequestsPage(c, limit.retryAfterSec);
     const q = c.req.query();
     if (!q.client_id) return errorPage(c, 400, "Invalid request", "The request has no client_id.");
     let client: ClientRecord;
@@ -70,6 +93,7 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
     } catch (err) {
       if (!(err instanceof AsError)) throw err;
       as.logger.warn("authorize: client refused", err.toLogFields());
+      if (err.reason === "throttled") return tooManyRequestsPage(c, 60);
       return errorPage(c, 400, "Unknown application", err.message);
     }
     const redirectUri =
@@ -82,8 +106,21 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
         "The redirect_uri is not registered for this application, so the answer can't be sent back to it.",
       );
     }
-    const fail = (error: string, description: string) =>
-      redirectToClient(c, config, redirectUri, { error, error_description: description, state: q.state });
+    if (q.state !== undefined && q.state.length > MAX_STATE_LENGTH) {
+      return errorPage(
+        c,
+        400,
+        "Invalid request",
+        `The request's state is longer than ${MAX_STATE_LENGTH} characters.`,
+      );
+    }
+    const fail = (error: string, description: string) => {
+      const params = { error, error_description: description, state: q.state };
+      // RFC 9700 §4.11.2: no automatic redirect to a URI this server cannot vouch for before the user
+      // has interacted; a pre-registered client's URI is the operator's own.
+      if (client.source === "preregistered") return redirectToClient(c, config, redirectUri, params);
+      return errorInterstitial(c, as, redirectUri, params, description);
+    };
 
     if (q.response_type !== "code")
       return fail("unsupported_response_type", "Only response_type=code is supported.");
@@ -104,8 +141,14 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
     const requested = (q.scope ?? "").split(" ").filter(Boolean);
     const unknown = requested.filter((s) => !supported.includes(s));
     if (unknown.length)
-      return fail("invalid_scope", `Unknown scope: ${unknown.join(" ")}. Supported: ${supported.join(" ")}.`);
-    const scopes = [config.entra.scope, ...requested.filter((s) => s !== config.entra.scope)];
+      return fail(
+        "invalid_scope",
+        `Unknown scope: ${unknown.join(" ").slice(0, 200)}. Supported: ${supported.join(" ")}.`,
+      );
+    // RFC 6749 §1.5, OIDC Core §11: a refresh token only when the client asked for offline access and
+    // registered for the refresh_token grant (RFC 7591 §2); otherwise offline_access is not granted.
+    const offline = requested.includes("offline_access") && client.grant_types.includes("refresh_token");
+    const scopes = [config.entra.scope, ...(offline ? ["offline_access"] : [])];
 
     const request: PendingAuthorization = {
       clientId: client.client_id,
@@ -113,6 +156,7 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       clientSource: client.source,
       redirectUri,
       redirectUriGiven: q.redirect_uri !== undefined,
+      offline,
       state: q.state,
       codeChallenge: q.code_challenge,
       scopes,
@@ -120,16 +164,21 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       csrf: randomToken(24),
     };
 
-    const remembered = await as.cookies.get<{ clients: string[] }>(c, CONSENT_COOKIE);
-    if (remembered?.clients.includes(client.client_id)) return startUpstream(c, as, request);
+    const approval = await approvalId(request);
+    const remembered = await as.cookies.get<{ a: string[] }>(c, CONSENT_COOKIE);
+    if (remembered?.a?.includes(approval)) return startUpstream(c, as, request);
 
-    // The CSRF token alone is no defence against a request the attacker started and then makes the
-    // victim's browser answer: bind the request to the browser the page is shown to.
-    const browser = (await as.cookies.get<{ b: string }>(c, BROWSER_COOKIE))?.b ?? randomToken(24);
-    await as.cookies.set(c, BROWSER_COOKIE, { b: browser }, PENDING_TTL_SEC);
-    request.browser = browser;
     const requestId = randomToken(24);
-    await as.store.put("pending", requestId, request, { ttlSec: PENDING_TTL_SEC, ifAbsent: true });
+    try {
+      await as.store.put("pending", requestId, request, { ttlSec: PENDING_TTL_SEC, ifAbsent: true });
+    } catch (err) {
+      if (!(err instanceof StoreValueError)) throw err;
+      return errorPage(c, 400, "Invalid request", "The authorization request is too large.");
+    }
+    // The CSRF token alone is no defence against a request the attacker started and then makes the
+    // victim's browser answer: bind the request to the browser the page is shown to, with a cookie of
+    // its own, so another sign-in in the same browser does not replace it.
+    await as.cookies.set(c, requestCookie(requestId), { r: requestId }, PENDING_TTL_SEC);
     const html = renderConsentPage({
       requestId,
       csrf: request.csrf,
@@ -156,7 +205,10 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
     }
     const form = await c.req.parseBody();
     const requestId = String(form.request_id ?? "");
-    const entry = requestId ? await as.store.get<PendingAuthorization>("pending", requestId) : undefined;
+    const entry =
+      requestId && requestId.length <= 64
+        ? await as.store.get<PendingAuthorization>("pending", requestId)
+        : undefined;
     if (!entry)
       return errorPage(
         c,
@@ -165,10 +217,10 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
         "This sign-in request expired or was already answered. Start again from your application.",
       );
     const request = entry.value;
-    const browser = (await as.cookies.get<{ b: string }>(c, BROWSER_COOKIE))?.b ?? "";
+    const bound = (await as.cookies.get<{ r: string }>(c, requestCookie(requestId)))?.r ?? "";
     if (
       !(await sameSecret(String(form.csrf_token ?? ""), request.csrf)) ||
-      !(await sameSecret(browser, request.browser ?? ""))
+      !(await sameSecret(bound, requestId))
     ) {
       return errorPage(
         c,
@@ -183,6 +235,7 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
     } catch {
       return errorPage(c, 400, "Request expired", "This sign-in request was already answered.");
     }
+    as.cookies.clear(c, requestCookie(requestId));
     if (form.decision !== "approve") {
       return redirectToClient(c, config, request.redirectUri, {
         error: "access_denied",
@@ -190,11 +243,51 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
         state: request.state,
       });
     }
-    const remembered = (await as.cookies.get<{ clients: string[] }>(c, CONSENT_COOKIE))?.clients ?? [];
-    const clients = [request.clientId, ...remembered.filter((id) => id !== request.clientId)].slice(0, 20);
-    await as.cookies.set(c, CONSENT_COOKIE, { clients }, CONSENT_REMEMBER_SEC);
+    // Remembered for this client, this redirect URI and these scopes only: asking for more, or for the
+    // answer to go elsewhere, shows the page again.
+    const approval = await approvalId(request);
+    const remembered = (await as.cookies.get<{ a: string[] }>(c, CONSENT_COOKIE))?.a ?? [];
+    const approvals = [approval, ...remembered.filter((id) => id !== approval)].slice(
+      0,
+      CONSENT_REMEMBER_MAX,
+    );
+    await as.cookies.set(c, CONSENT_COOKIE, { a: approvals }, CONSENT_REMEMBER_SEC);
     return startUpstream(c, as, request);
   });
+}
+
+/** What one approval covers: the client, where the answer goes, and the scopes, hashed together. */
+async function approvalId(r: Pick<PendingAuthorization, "clientId" | "redirectUri" | "scopes">) {
+  const scopes = [...r.scopes].sort().join(" ");
+  return (await sha256b64url(`${r.clientId}\n${r.redirectUri}\n${scopes}`)).slice(0, 22);
+}
+
+/**
+ * An error for a client whose redirect URI this server cannot vouch for: a page that says what went
+ * wrong and names the host the link returns to, instead of an automatic redirect (RFC 9700 §4.11.2).
+ */
+function errorInterstitial(
+  c: Context,
+  as: AsContext,
+  redirectUri: string,
+  params: Record<string, string | undefined>,
+  description: string,
+) {
+  const back = new URL(redirectUri);
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) back.searchParams.set(k, v);
+  back.searchParams.set("iss", as.config.publicUrl);
+  const host = back.protocol === "http:" || back.protocol === "https:" ? back.host : back.protocol;
+  return c.html(
+    page(
+      "The application's request was refused",
+      `<p>${escapeHtml(description)}</p>
+<p>You have not signed in and nothing was shared. The link below returns the error to the application at
+<strong><code>${escapeHtml(host)}</code></strong>; follow it only if you trust that site.</p>
+<p class="actions"><a class="button" rel="noreferrer" href="${escapeHtml(back.toString())}">Return to ${escapeHtml(host)}</a></p>`,
+    ),
+    400,
+    pageSecurityHeaders([]),
+  );
 }
 
 /** Saves the Entra leg (state, PKCE verifier, nonce) and redirects the browser to Entra. */
@@ -205,8 +298,9 @@ async function startUpstream(c: Context, as: AsContext, request: PendingAuthoriz
   const stateId = await sha256b64url(state);
   const tx: UpstreamTransaction = { request, codeVerifier, nonce };
   await as.store.put("pending", `up_${stateId}`, tx, { ttlSec: PENDING_TTL_SEC, ifAbsent: true });
-  // Binds the callback to this browser: a `state` replayed from another browser is refused.
-  await as.cookies.set(c, TX_COOKIE, { s: stateId }, PENDING_TTL_SEC);
+  // Binds the callback to this browser: a `state` replayed from another browser is refused. One cookie
+  // per `state`, so concurrent sign-ins in one browser each keep theirs.
+  await as.cookies.set(c, txCookie(stateId), { s: stateId }, PENDING_TTL_SEC);
   // RFC 7636 §4.2: S256 challenge = BASE64URL(SHA256(verifier)).
   const challenge = await sha256b64url(codeVerifier);
   return c.redirect(
@@ -219,8 +313,6 @@ async function startUpstream(c: Context, as: AsContext, request: PendingAuthoriz
     302,
   );
 }
-
-export const TX_COOKIE_NAME = TX_COOKIE;
 
 /** Constant-time comparison through hashing both sides. */
 export async function sameSecret(a: string, b: string): Promise<boolean> {

@@ -11,7 +11,7 @@ import { jwtVerify } from "jose";
 import { sha256b64url } from "../../core/encoding.ts";
 import { ANSWERS } from "../../core/failure.ts";
 import { entraFailure } from "../../entra/errors.ts";
-import { TX_COOKIE_NAME, type UpstreamTransaction } from "./authorize.ts";
+import { txCookie, type UpstreamTransaction } from "./authorize.ts";
 import { type AsContext, errorPage, redirectToClient } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
 
@@ -46,7 +46,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
         "Sign-in expired",
         "This sign-in expired or was already completed. Start again from your application.",
       );
-    const tx = await as.cookies.get<{ s: string }>(c, TX_COOKIE_NAME);
+    const tx = await as.cookies.get<{ s: string }>(c, txCookie(stateId));
     if (tx?.s !== stateId) {
       return errorPage(
         c,
@@ -60,7 +60,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
     } catch {
       return errorPage(c, 400, "Sign-in expired", "This sign-in was already completed.");
     }
-    as.cookies.clear(c, TX_COOKIE_NAME);
+    as.cookies.clear(c, txCookie(stateId));
     const { request, codeVerifier, nonce } = entry.value;
     const back = (params: Record<string, string | undefined>) =>
       redirectToClient(c, config, request.redirectUri, { ...params, state: request.state });
@@ -135,6 +135,8 @@ export function mountCallback(app: Hono, as: AsContext): void {
       username: principal.username,
       clientId: request.clientId,
       scopes: request.scopes,
+      // Requests saved before `offline` was recorded asked for it through their scopes.
+      offline: request.offline ?? request.scopes.includes("offline_access"),
       upstream,
       code: {
         redirectUri: request.redirectUri,

@@ -16,10 +16,11 @@ import type { UpstreamClient } from "../../entra/upstream.ts";
 import type { EntraKeySet } from "../../entra/verifier.ts";
 import type { Store } from "../../store/store.ts";
 import type { SignedCookies } from "../browser/cookies.ts";
-import type { RateLimiter } from "../clients/rate-limit.ts";
+import type { AbuseLimits } from "../clients/rate-limit.ts";
 import type { ClientRegistry } from "../clients/registry.ts";
 import type { GrantService } from "../tokens/grants.ts";
 import type { Keyring } from "../tokens/keyring.ts";
+import type { UpstreamRenewal } from "../tokens/verifier.ts";
 
 export interface AsContext {
   config: Config;
@@ -30,11 +31,19 @@ export interface AsContext {
   upstream: UpstreamClient;
   /** The Graph permissions the tools declare: asked for at sign-in, and named on the consent page. */
   graphPermissions: readonly GraphPermission[];
+  /** Renews the user's Entra token when it is due, ending the grant when Entra refuses. */
+  renewal: UpstreamRenewal;
   /** Validates the Entra access token the proxy receives for itself at the callback. */
   entraVerifier: TokenVerifier;
   entraKeys: EntraKeySet;
   cookies: SignedCookies;
-  registerLimiter: RateLimiter;
+  /** Per-caller and overall budgets of the open endpoints. */
+  limits: AbuseLimits;
+  /**
+   * Who is calling, as a key the caller cannot choose: the host's socket address, or on Azure the
+   * address the platform's front end saw (see `callerKey`).
+   */
+  callerAddress: (c: Context) => string;
   logger: Logger;
   now: () => number;
 }
@@ -42,6 +51,18 @@ export interface AsContext {
 /** A page for errors that must not go back to an unverified redirect URI (RFC 6749 §4.1.2.1). */
 export function errorPage(c: Context, status: 400 | 403 | 404 | 500 | 502, title: string, message: string) {
   return c.html(page(title, `<p>${escapeHtml(message)}</p>`), status, pageSecurityHeaders([]));
+}
+
+/** 429 as a page (RFC 6585 §4), for the browser-facing endpoints. */
+export function tooManyRequestsPage(c: Context, retryAfterSec: number) {
+  return c.html(
+    page(
+      "Too many requests",
+      "<p>Too many sign-in requests from your network. Wait a minute and try again.</p>",
+    ),
+    429,
+    { ...pageSecurityHeaders([]), "Retry-After": String(retryAfterSec) },
+  );
 }
 
 /** Redirects to the client's (verified) redirect URI with the RFC 9207 `iss` always added. */

@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { StoreValueError } from "../../store/store.ts";
 import { mountAuthorize } from "./authorize.ts";
 import { mountCallback } from "./callback.ts";
 import type { AsContext } from "./context.ts";
@@ -43,12 +44,22 @@ export function authorizationServerRoutes(as: AsContext): Hono {
           error_description: `Request body exceeds ${as.config.maxBodyBytes} bytes`,
         },
         413,
-        { "Cache-Control": "no-store" },
+        // The body is left unread: the connection cannot carry another request, so it is closed
+        // (RFC 9110 §15.5.14; RFC 9112 §9.6) rather than advertised as reusable.
+        { "Cache-Control": "no-store", Connection: "close" },
       ),
   });
   for (const path of [OAUTH_PATHS.token, OAUTH_PATHS.register, OAUTH_PATHS.revoke, OAUTH_PATHS.consent]) {
     app.use(path, limit);
   }
+  // Oversized input the checks above let through must still be a client error, never a 500.
+  app.onError((err, c) => {
+    if (!(err instanceof StoreValueError)) throw err;
+    as.logger.warn("request too large to store", { path: c.req.path, error: err.message });
+    return c.json({ error: "invalid_request", error_description: "The request is too large." }, 400, {
+      "Cache-Control": "no-store",
+    });
+  });
   const metadata = authorizationServerMetadata(as.config);
   app.get("/.well-known/oauth-authorization-server", (c) => c.json(metadata));
   app.get("/.well-known/openid-configuration", (c) => c.json(metadata));

@@ -5,14 +5,17 @@
  *
  * @module
  */
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import { parseClientMetadata } from "../clients/metadata.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
 
+/** Largest client metadata accepted, serialized (real clients send well under 2 KiB). */
+export const MAX_CLIENT_METADATA_CHARS = 8 * 1024;
+
 export function mountRegister(app: Hono, as: AsContext): void {
   app.post(OAUTH_PATHS.register, async (c) => {
-    const limit = await as.registerLimiter.hit(callerAddress(c));
+    const limit = await as.limits.register.hit(as.callerAddress(c));
     if (!limit.allowed) {
       return oauthJsonError(c, 429, "too_many_requests", "Too many registrations; try again later.", {
         "Retry-After": String(limit.retryAfterSec),
@@ -29,6 +32,15 @@ export function mountRegister(app: Hono, as: AsContext): void {
         "The registration request must be a JSON object.",
       );
     }
+    // Everything registered is kept in one row: refuse what could not be stored, with a 400, not a 500.
+    if (JSON.stringify(body).length > MAX_CLIENT_METADATA_CHARS) {
+      return oauthJsonError(
+        c,
+        400,
+        "invalid_client_metadata",
+        `The client metadata exceeds ${MAX_CLIENT_METADATA_CHARS} characters.`,
+      );
+    }
     const parsed = parseClientMetadata(body);
     if (!parsed.ok) {
       as.logger.warn("register refused", { reason: parsed.error.reason, detail: parsed.error.detail });
@@ -41,12 +53,4 @@ export function mountRegister(app: Hono, as: AsContext): void {
       "Cache-Control": "no-store",
     });
   });
-}
-
-/** The caller's address as the platform reports it (the last X-Forwarded-For hop is the one Azure's front end added; earlier hops are client-supplied). */
-function callerAddress(c: Context): string {
-  const address =
-    c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim() || c.req.header("x-real-ip") || "direct";
-  // An address is at most 45 characters (IPv6 with an embedded IPv4); anything longer is not one.
-  return address.slice(0, 64);
 }

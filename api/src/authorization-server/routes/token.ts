@@ -7,7 +7,7 @@
 import type { Context, Hono } from "hono";
 import { isOwnResource } from "../../config/paths.ts";
 import { sha256b64url } from "../../core/encoding.ts";
-import { ANSWERS, Failure } from "../../core/failure.ts";
+import { ANSWERS, Failure, type FailureReason } from "../../core/failure.ts";
 import type { CodeGrantRequest } from "../tokens/grants.ts";
 import { sameSecret } from "./authorize.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
@@ -19,6 +19,8 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
   const { config } = as;
 
   app.post(OAUTH_PATHS.token, async (c) => {
+    const limited = await throttled(c, as);
+    if (limited) return limited;
     const form = await readForm(c);
     if (!form)
       return oauthJsonError(
@@ -78,7 +80,11 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
           if (!form.refresh_token)
             return oauthJsonError(c, 400, "invalid_request", "refresh_token is required.");
           const scopes = form.scope ? form.scope.split(" ").filter(Boolean) : undefined;
-          const tokens = await as.grants.refresh(form.refresh_token, clientId, scopes);
+          // The Entra sign-in behind the grant is renewed first when it is due: a refresh token here never
+          // outlives the one at Entra, and a grant Entra ended ends (RFC 6749 §5.2 invalid_grant).
+          const tokens = await as.grants.refresh(form.refresh_token, clientId, scopes, async (g) => {
+            await as.renewal.currentToken(g, as.now());
+          });
           return c.json(tokens, 200, NO_STORE);
         }
         default:
@@ -98,7 +104,9 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
           description: err.message,
           ...err.log,
         });
-        const answer = ANSWERS[err.reason];
+        // The user must sign in again: at the token endpoint that is the grant's end (RFC 6749 §5.2).
+        const reason = SIGN_IN_AGAIN.has(err.reason) ? "invalid_grant" : err.reason;
+        const answer = ANSWERS[reason];
         return oauthJsonError(c, answer.status, answer.oauthError, err.message);
       }
       throw err;
@@ -106,11 +114,27 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
   });
 
   app.post(OAUTH_PATHS.revoke, async (c) => {
+    const limited = await throttled(c, as);
+    if (limited) return limited;
     const form = await readForm(c);
     if (!form?.token) return oauthJsonError(c, 400, "invalid_request", "token is required.");
-    await as.grants.revoke(form.token, form.client_id ?? basicClientId(c.req.header("authorization")));
+    // RFC 7009 §2.1: the client identifies itself, and only its own tokens are revoked.
+    const clientId = form.client_id ?? basicClientId(c.req.header("authorization"));
+    if (!clientId)
+      return oauthJsonError(c, 401, "invalid_client", "client_id is required to revoke a token.");
+    await as.grants.revoke(form.token, clientId);
     // RFC 7009 §2.2: 200 whether or not the token existed.
     return c.body(null, 200, NO_STORE);
+  });
+}
+
+/** RFC 6585 §4: a caller over its budget of token requests gets 429 with `Retry-After`. */
+async function throttled(c: Context, as: AsContext) {
+  const limit = await as.limits.token.hit(as.callerAddress(c));
+  if (limit.allowed) return undefined;
+  const answer = ANSWERS.throttled;
+  return oauthJsonError(c, answer.status, answer.oauthError, "Too many token requests; try again later.", {
+    "Retry-After": String(limit.retryAfterSec),
   });
 }
 
@@ -137,6 +161,8 @@ async function checkRedemption(
     throw new Failure("invalid_grant", "resource does not match the authorization request.");
   }
 }
+
+const SIGN_IN_AGAIN = new Set<FailureReason>(["reauthenticate", "interaction_required", "consent_required"]);
 
 const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" };
 

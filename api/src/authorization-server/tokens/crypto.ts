@@ -20,6 +20,7 @@ const dec = new TextDecoder();
 // Format tag of sealed strings, so a future scheme can be told apart (and an unknown one refused).
 const VERSION = "v1";
 const WRAP_INFO = enc.encode("entra-mcp-server grant-key wrap v1");
+const ANSWER_INFO = enc.encode("entra-mcp-server refresh answer v1");
 
 /** A fresh AES-256-GCM grant key. Extractable, because it is stored wrapped. */
 export function generateGrantKey(): Promise<CryptoKey> {
@@ -79,6 +80,19 @@ export async function unwrapKey(wrapped: string, tokenSecret: string): Promise<C
   } catch (err) {
     throw new DecryptError("unwrapping failed (wrong token or tampered data)", { cause: err });
   }
+}
+
+/**
+ * Seals a value under a key derived from a token's secret (its own HKDF label): how a rotated refresh
+ * token keeps the answer it was given, readable only by a later request that presents the same token.
+ */
+export async function sealForToken(tokenSecret: string, value: unknown, aad = ""): Promise<string> {
+  return encryptJson(await deriveKey(tokenSecret, ANSWER_INFO), value, aad);
+}
+
+/** Reverses `sealForToken`. Throws `DecryptError` with another token or tampered data. */
+export async function openForToken<T>(tokenSecret: string, sealed: string, aad = ""): Promise<T> {
+  return decryptJson<T>(await deriveKey(tokenSecret, ANSWER_INFO), sealed, aad);
 }
 
 export class DecryptError extends Error {

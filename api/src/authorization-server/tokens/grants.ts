@@ -2,14 +2,17 @@
  * Grants, authorization codes and the tokens this authorization server issues, on the shared `Store`.
  *
  * Storage (see the README's storage layout):
- * - `grant/<id>`: who (tid, oid, name), which client, which scopes, and the user's Entra tokens sealed
- *   with a random per-grant key. The key is not stored: it rides inside the tokens the client holds
- *   (wrapped under each code or refresh token, and inside the signed access token), so a dump of the
- *   table alone does not reveal any Entra token (workers-oauth-provider's design).
+ * - `grant/<id>`: who (tid, oid, name), which client, which scopes, whether the user approved offline
+ *   access, and the user's Entra tokens sealed with a random per-grant key. The key is not stored: it
+ *   rides inside the tokens the client holds (wrapped under each code or refresh token, and sealed with
+ *   the server's token key inside the signed access token, so the token's holder cannot read it), so a
+ *   dump of the table alone does not reveal any Entra token (workers-oauth-provider's design).
  * - `code/<sha256(code)>`: single use, ten minutes; spending it twice revokes the grant (RFC 6749 §4.1.2).
- * - `refresh/<sha256(token)>`: rotated on every use (OAuth 2.1 §4.3.1 for public clients). The previous
- *   token stays good only for an immediate retry while its successor is unused; any other reuse
- *   revokes the grant.
+ * - `refresh/<sha256(token)>`: rotated on every use (OAuth 2.1 §4.3.1 for public clients). For
+ *   `REFRESH_RETRY_WINDOW_SEC` after its rotation, presenting the token again returns the same answer,
+ *   byte for byte (a lost response, a retry, a race between two windows or two instances); after that,
+ *   presenting it revokes the grant (RFC 9700 §4.14.2). The answer is kept sealed under a key derived
+ *   from the presented token, so only its holder can read it.
  *
  * Codes and tokens are stored only as hashes.
  *
@@ -21,15 +24,26 @@ import { randomToken, sha256b64url } from "../../core/encoding.ts";
 import { Failure } from "../../core/failure.ts";
 import type { UpstreamTokens } from "../../entra/upstream.ts";
 import { type Entry, type Store, StoreConflictError } from "../../store/store.ts";
-import { decryptJson, encryptJson, generateGrantKey, unwrapKey, wrapKey } from "./crypto.ts";
+import {
+  decryptJson,
+  encryptJson,
+  generateGrantKey,
+  openForToken,
+  sealForToken,
+  unwrapKey,
+  wrapKey,
+} from "./crypto.ts";
 import type { Keyring } from "./keyring.ts";
 
 export const ACCESS_TOKEN_TTL_SEC = 60 * 60;
 export const REFRESH_TOKEN_TTL_SEC = 30 * 24 * 60 * 60;
 export const GRANT_TTL_SEC = 90 * 24 * 60 * 60;
 export const CODE_TTL_SEC = 10 * 60;
-/** How long a rotated refresh token may be replayed for a lost response, while its successor is unused. */
-export const REFRESH_RETRY_GRACE_SEC = 60;
+/**
+ * How long after a refresh token was rotated presenting it again returns the same answer (a lost
+ * response, a retry, two windows or two instances racing). After it, presenting it is a replay.
+ */
+export const REFRESH_RETRY_WINDOW_SEC = 60;
 
 export interface Grant {
   tid: string;
@@ -38,6 +52,12 @@ export interface Grant {
   username?: string;
   clientId: string;
   scopes: string[];
+  /**
+   * The user approved offline access (`offline_access`) for a client registered for the
+   * `refresh_token` grant: only then are refresh tokens issued. Absent on grants from before it was
+   * recorded, which had refresh tokens.
+   */
+  offline?: boolean;
   /** Entra tokens (`UpstreamTokens`), AES-GCM sealed with the grant key. */
   upstream: string;
   createdAt: number;
@@ -61,17 +81,21 @@ interface RefreshRow {
   wrappedKey: string;
   clientId: string;
   scopes: string[];
+  /** The hash of the refresh token issued when this one was used. */
   successor?: string;
   rotatedAt?: number;
-  /** Replaced by the answer to a retry of its predecessor: presenting it is a replay. */
-  superseded?: boolean;
+  /** The answer given when this token was used (`IssuedTokens`), sealed under this token's secret. */
+  answer?: string;
+  /** The `scope` parameter of the request that got `answer` ("" when absent): a retry repeats it. */
+  answerScope?: string;
 }
 
 export interface IssuedTokens {
   access_token: string;
   token_type: "Bearer";
   expires_in: number;
-  refresh_token: string;
+  /** Only for grants with offline access (see `Grant.offline`). */
+  refresh_token?: string;
   scope: string;
 }
 
@@ -85,6 +109,14 @@ export interface CodeGrantRequest {
   resource?: string;
 }
 
+/** A grant as a token request opened it: what a check before issuing (the upstream renewal) needs. */
+export interface OpenedGrant {
+  grantId: string;
+  grant: Grant;
+  grantKey: CryptoKey;
+  etag: string;
+}
+
 export interface GrantService {
   create(p: {
     tid: string;
@@ -93,20 +125,24 @@ export interface GrantService {
     username?: string;
     clientId: string;
     scopes: string[];
+    /** Issue refresh tokens: the user approved `offline_access` and the client registered for them. */
+    offline: boolean;
     upstream: UpstreamTokens;
     code: { redirectUri: string; redirectUriGiven: boolean; codeChallenge: string; resource?: string };
   }): Promise<{ code: string }>;
   /** Spends a code (single use). A second attempt revokes everything the first one issued. */
   redeemCode(code: string, check: (row: CodeGrantRequest) => Promise<void>): Promise<IssuedTokens>;
-  refresh(refreshToken: string, clientId: string, scopes?: string[]): Promise<IssuedTokens>;
-  verifyAccessToken(token: string): Promise<{
-    grantId: string;
-    grant: Grant;
-    grantKey: CryptoKey;
-    scopes: string[];
-    exp: number;
-    etag: string;
-  }>;
+  /**
+   * Rotates a refresh token. `beforeIssue` runs on the opened grant before new tokens are issued (the
+   * Entra renewal: a grant Entra ended ends here too); a retry inside the window gets the first answer.
+   */
+  refresh(
+    refreshToken: string,
+    clientId: string,
+    scopes?: string[],
+    beforeIssue?: (g: OpenedGrant) => Promise<void>,
+  ): Promise<IssuedTokens>;
+  verifyAccessToken(token: string): Promise<OpenedGrant & { scopes: string[]; exp: number }>;
   /** The grant's Entra tokens, decrypted with the key from the caller's token. */
   openUpstream(grantId: string, grant: Grant, grantKey: CryptoKey): Promise<UpstreamTokens>;
   /** Re-seals renewed Entra tokens on the grant (conditional on the version read). */
@@ -117,22 +153,55 @@ export interface GrantService {
     grantKey: CryptoKey,
     tokens: UpstreamTokens,
   ): Promise<void>;
+  /** Ends a grant: every token issued from it stops working. */
+  end(grantId: string): Promise<void>;
   /** Revokes the grant behind a token issued to `clientId` (RFC 7009 §2.1: only the client's own tokens). */
-  revoke(token: string, clientId?: string): Promise<void>;
+  revoke(token: string, clientId: string): Promise<void>;
 }
 
-async function exportGrantKey(key: CryptoKey): Promise<string> {
-  return base64url.encode(new Uint8Array(await crypto.subtle.exportKey("raw", key)));
+async function exportGrantKey(key: CryptoKey): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await crypto.subtle.exportKey("raw", key));
 }
 
-async function importGrantKey(raw: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
-    "raw",
-    new Uint8Array(base64url.decode(raw)),
-    { name: "AES-GCM", length: 256 },
-    true,
-    ["encrypt", "decrypt"],
+async function importGrantKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", raw, { name: "AES-GCM", length: 256 }, true, ["encrypt", "decrypt"]);
+}
+
+const enc = new TextEncoder();
+
+/**
+ * The grant key as it travels in an access token: AES-256-GCM under the server's token key, bound to
+ * the grant id and the token id (`gid.jti`), so it can be neither read from the token nor moved to
+ * another one. `v1.<iv>.<ciphertext>`.
+ */
+export async function sealGrantKey(tokenKey: CryptoKey, grantKey: CryptoKey, aad: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ct = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: enc.encode(aad) },
+    tokenKey,
+    await exportGrantKey(grantKey),
   );
+  return `v1.${base64url.encode(iv)}.${base64url.encode(new Uint8Array(ct))}`;
+}
+
+export async function openGrantKey(tokenKey: CryptoKey, sealed: string, aad: string): Promise<CryptoKey> {
+  const [v, iv, ct] = sealed.split(".");
+  if (v !== "v1" || !iv || !ct) throw new errors.JWTClaimValidationFailed('malformed "gk" claim', {});
+  let raw: ArrayBuffer;
+  try {
+    raw = await crypto.subtle.decrypt(
+      {
+        name: "AES-GCM",
+        iv: base64url.decode(iv) as Uint8Array<ArrayBuffer>,
+        additionalData: enc.encode(aad),
+      },
+      tokenKey,
+      base64url.decode(ct) as Uint8Array<ArrayBuffer>,
+    );
+  } catch {
+    throw new errors.JWTClaimValidationFailed('the "gk" claim does not open', {});
+  }
+  return importGrantKey(new Uint8Array(raw));
 }
 
 export function createGrantService(
@@ -149,7 +218,9 @@ export function createGrantService(
     grantKey: CryptoKey,
     scopes: string[],
   ): Promise<string> {
-    const { kid, alg, privateKey } = (await keyring.load(now())).signing.current;
+    const keys = await keyring.load(now());
+    const { kid, alg, privateKey } = keys.signing.current;
+    const jti = randomToken(16);
     return new SignJWT({
       tid: grant.tid,
       oid: grant.oid,
@@ -158,8 +229,9 @@ export function createGrantService(
       client_id: grant.clientId,
       scope: scopes.join(" "),
       gid,
-      // The grant key: lets this token, and only a holder of it, open the grant's sealed Entra tokens.
-      gk: await exportGrantKey(grantKey),
+      // The grant key, sealed: lets this server, given this token, open the grant's Entra tokens; the
+      // token's holder (and whatever logs bearer tokens) cannot read it.
+      gk: await sealGrantKey(keys.tokenKey, grantKey, `${gid}.${jti}`),
     })
       .setProtectedHeader({ alg, kid, typ: "at+jwt" })
       .setIssuer(config.publicUrl)
@@ -167,7 +239,7 @@ export function createGrantService(
       .setSubject(grant.oid)
       .setIssuedAt(nowSec())
       .setExpirationTime(nowSec() + ACCESS_TOKEN_TTL_SEC)
-      .setJti(randomToken(16))
+      .setJti(jti)
       .sign(privateKey);
   }
 
@@ -176,7 +248,16 @@ export function createGrantService(
     grant: Grant,
     grantKey: CryptoKey,
     scopes: string[],
+    refreshTtlSec = REFRESH_TOKEN_TTL_SEC,
   ): Promise<IssuedTokens> {
+    const access_token = await signAccessToken(gid, grant, grantKey, scopes);
+    const base = {
+      access_token,
+      token_type: "Bearer" as const,
+      expires_in: ACCESS_TOKEN_TTL_SEC,
+    };
+    // RFC 6749 §1.5: issuing a refresh token is the server's choice; here only for offline access.
+    if (grant.offline === false) return { ...base, scope: scopes.join(" ") };
     const refreshToken = randomToken(32);
     const row: RefreshRow = {
       gid,
@@ -185,22 +266,38 @@ export function createGrantService(
       scopes,
     };
     await store.put("refresh", await sha256b64url(refreshToken), row, {
-      ttlSec: REFRESH_TOKEN_TTL_SEC,
+      ttlSec: refreshTtlSec,
       ifAbsent: true,
     });
-    return {
-      access_token: await signAccessToken(gid, grant, grantKey, scopes),
-      token_type: "Bearer",
-      expires_in: ACCESS_TOKEN_TTL_SEC,
-      refresh_token: refreshToken,
-      scope: scopes.join(" "),
-    };
+    return { ...base, refresh_token: refreshToken, scope: scopes.join(" ") };
   }
 
   async function loadGrant(gid: string) {
     const g = await store.get<Grant>("grant", gid);
     if (!g) throw new Failure("invalid_grant", "The grant was revoked or has expired; sign in again");
     return g;
+  }
+
+  async function upstreamOf(gid: string, grant: Grant, grantKey: CryptoKey) {
+    return decryptJson<UpstreamTokens>(grantKey, grant.upstream, gid);
+  }
+
+  /** A refresh token never outlives the Entra refresh token behind it (when Entra says how long that lives). */
+  async function refreshTtl(gid: string, grant: Grant, grantKey: CryptoKey): Promise<number> {
+    const upstream = await upstreamOf(gid, grant, grantKey);
+    if (upstream.refreshExpiresAt === undefined) return REFRESH_TOKEN_TTL_SEC;
+    const left = Math.floor((upstream.refreshExpiresAt - now()) / 1000);
+    if (left <= 0) {
+      await store.delete("grant", gid);
+      throw new Failure(
+        "invalid_grant",
+        "The Microsoft Entra sign-in behind this grant has expired; sign in again",
+        {
+          log: { revokedGrant: true, upstreamExpired: true },
+        },
+      );
+    }
+    return Math.min(REFRESH_TOKEN_TTL_SEC, left);
   }
 
   return {
@@ -214,6 +311,7 @@ export function createGrantService(
         username: p.username,
         clientId: p.clientId,
         scopes: p.scopes,
+        offline: p.offline,
         upstream: await encryptJson(grantKey, p.upstream, gid),
         createdAt: now(),
       };
@@ -238,10 +336,11 @@ export function createGrantService(
       await spendCode(store, id, entry, check);
       const grant = await loadGrant(entry.value.gid);
       const grantKey = await unwrapKey(entry.value.wrappedKey, code);
-      return issue(entry.value.gid, grant.value, grantKey, entry.value.scopes);
+      const ttl = await refreshTtl(entry.value.gid, grant.value, grantKey);
+      return issue(entry.value.gid, grant.value, grantKey, entry.value.scopes, ttl);
     },
 
-    async refresh(refreshToken, clientId, scopes) {
+    async refresh(refreshToken, clientId, scopes, beforeIssue) {
       const id = await sha256b64url(refreshToken);
       const entry = await store.get<RefreshRow>("refresh", id);
       if (!entry) throw new Failure("invalid_grant", "The refresh token is invalid, expired or revoked");
@@ -249,27 +348,30 @@ export function createGrantService(
       if (row.clientId !== clientId)
         throw new Failure("invalid_grant", "The refresh token was issued to another client");
       const grant = await loadGrant(row.gid);
+      const requestScope = scopes?.join(" ") ?? "";
+      if (row.successor !== undefined) return answerAgain(store, entry, refreshToken, requestScope, now());
       const granted = narrowedScopes(row, scopes);
-      const presented = await presentation(store, row, now());
-      if (presented.kind === "replay") {
-        // Someone else may hold a copy of this token: revoke the whole grant.
-        await store.delete("grant", row.gid);
-        throw new Failure("invalid_grant", "The refresh token was already used; the grant is revoked", {
-          log: { revokedGrant: true },
-        });
-      }
       const grantKey = await unwrapKey(row.wrappedKey, refreshToken);
-      const tokens = await issue(row.gid, grant.value, grantKey, granted);
-      const successor = await sha256b64url(tokens.refresh_token);
-      if (presented.kind === "retry") await supersede(store, presented.successorId, presented.successor);
-      await recordRotation(store, id, entry, successor, now());
-      return tokens;
+      await beforeIssue?.({ grantId: row.gid, grant: grant.value, grantKey, etag: grant.etag });
+      // The renewal may have re-sealed the grant's Entra tokens: issue from what is stored now.
+      const current = beforeIssue ? await loadGrant(row.gid) : grant;
+      const ttl = await refreshTtl(row.gid, current.value, grantKey);
+      const tokens = await issue(row.gid, current.value, grantKey, granted, ttl);
+      const recorded = await recordRotation(store, id, entry, refreshToken, tokens, requestScope, now());
+      if (recorded) return tokens;
+      // Another request rotated this token at the same moment (a retry, another window or instance):
+      // withdraw what was just issued and give the winner's answer, so only one chain lives on.
+      if (tokens.refresh_token) await store.delete("refresh", await sha256b64url(tokens.refresh_token));
+      const winner = await store.get<RefreshRow>("refresh", id);
+      if (!winner?.value.successor)
+        throw new Failure("invalid_grant", "The refresh token was revoked by a concurrent request");
+      return answerAgain(store, winner, refreshToken, requestScope, now());
     },
 
     async verifyAccessToken(token) {
+      let keys = await keyring.load(now());
       // Keys another instance just rotated in are picked up by re-reading the ring (bounded by the keyring).
       const keySet = async (header: { kid?: string }) => {
-        let keys = await keyring.load(now());
         if (!keys.signing.all.some((k) => k.kid === header.kid))
           keys = await keyring.load(now(), { refresh: true });
         // The ring holds the imported public keys: no JWK import per request.
@@ -284,14 +386,15 @@ export function createGrantService(
         typ: "at+jwt",
         currentDate: new Date(now()),
         clockTolerance: 30,
-        requiredClaims: ["exp", "gid", "gk", "oid", "tid"],
+        requiredClaims: ["exp", "gid", "gk", "jti", "oid", "tid"],
       });
       const gid = String(payload.gid);
+      const grantKey = await openGrantKey(keys.tokenKey, String(payload.gk), `${gid}.${payload.jti}`);
       const entry = await loadGrant(gid);
       return {
         grantId: gid,
         grant: entry.value,
-        grantKey: await importGrantKey(String(payload.gk)),
+        grantKey,
         scopes: String(payload.scope ?? "")
           .split(" ")
           .filter(Boolean),
@@ -300,9 +403,7 @@ export function createGrantService(
       };
     },
 
-    async openUpstream(gid, grant, grantKey) {
-      return decryptJson<UpstreamTokens>(grantKey, grant.upstream, gid);
-    },
+    openUpstream: upstreamOf,
 
     async saveUpstream(gid, grant, etag, grantKey, tokens) {
       const sealed = await encryptJson(grantKey, tokens, gid);
@@ -319,18 +420,23 @@ export function createGrantService(
       }
     },
 
+    async end(gid) {
+      await store.delete("grant", gid);
+    },
+
     async revoke(token, clientId) {
       // RFC 7009 §2.2: answer the same whether or not the token was valid.
       const refresh = await store.get<RefreshRow>("refresh", await sha256b64url(token));
       if (refresh) {
-        if (clientId && refresh.value.clientId !== clientId) return;
+        // RFC 7009 §2.1: a client may revoke only the tokens issued to it.
+        if (refresh.value.clientId !== clientId) return;
         await store.delete("grant", refresh.value.gid);
         await store.delete("refresh", await sha256b64url(token));
         return;
       }
       try {
         const { grantId, grant } = await this.verifyAccessToken(token);
-        if (clientId && grant.clientId !== clientId) return;
+        if (grant.clientId !== clientId) return;
         await store.delete("grant", grantId);
       } catch {
         // not ours, expired, or already revoked: nothing to do
@@ -387,76 +493,61 @@ function narrowedScopes(row: RefreshRow, requested: string[] | undefined): strin
 }
 
 /**
- * What presenting this refresh token is (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2: rotation with reuse
- * detection): `fresh`, never used; `retry`, used moments ago and its successor unused (the client lost
- * the answer: it gets a new one, which replaces that successor); otherwise `replay`.
+ * A rotated refresh token presented again. Within `REFRESH_RETRY_WINDOW_SEC` of its rotation, with the
+ * same `scope` parameter, it gets the answer it got the first time, byte for byte: the client lost that
+ * answer, retried, or raced itself (FastMCP's and Exceptionless's fix for the same logouts). After the
+ * window it is a replay: someone else may hold a copy, so the whole grant is revoked (RFC 9700 §4.14.2).
  */
-async function presentation(
+async function answerAgain(
   store: Store,
-  row: RefreshRow,
+  entry: Entry<RefreshRow>,
+  refreshToken: string,
+  requestScope: string,
   at: number,
-): Promise<
-  | { kind: "fresh" }
-  | { kind: "retry"; successorId: string; successor: Entry<RefreshRow> }
-  | { kind: "replay" }
-> {
-  // The client went on with the retry's answer; whoever presents this one holds a copy.
-  if (row.superseded) return { kind: "replay" };
-  if (!row.successor) return { kind: "fresh" };
-  const next = await store.get<RefreshRow>("refresh", row.successor);
-  const withinGrace = row.rotatedAt !== undefined && at - row.rotatedAt < REFRESH_RETRY_GRACE_SEC * 1000;
-  // The successor was used (it has a successor of its own), revoked, or replaced: not a retry.
-  if (!next || next.value.successor !== undefined || next.value.superseded || !withinGrace)
-    return { kind: "replay" };
-  return { kind: "retry", successorId: row.successor, successor: next };
-}
-
-/**
- * A retry's answer replaces the successor issued before, so only one chain lives on. The replaced token,
- * if it ever shows up, is a replay (RFC 9700 §4.14.2).
- */
-async function supersede(store: Store, id: string, successor: Entry<RefreshRow>): Promise<void> {
-  await store
-    .put(
-      "refresh",
-      id,
-      { ...successor.value, superseded: true },
-      {
-        ttlSec: REFRESH_TOKEN_TTL_SEC,
-        ifMatch: successor.etag,
-      },
-    )
-    .catch((err) => {
-      if (!(err instanceof StoreConflictError)) throw err;
+): Promise<IssuedTokens> {
+  const row = entry.value;
+  const rotatedAt = row.rotatedAt ?? 0;
+  if (at - rotatedAt >= REFRESH_RETRY_WINDOW_SEC * 1000 || !row.answer) {
+    await store.delete("grant", row.gid);
+    throw new Failure("invalid_grant", "The refresh token was already used; the grant is revoked", {
+      log: { revokedGrant: true },
     });
+  }
+  if ((row.answerScope ?? "") !== requestScope) {
+    // Not a retry of the same request; not proof of theft either, inside the window.
+    throw new Failure("invalid_grant", "The refresh token was just used with another scope");
+  }
+  return openForToken<IssuedTokens>(refreshToken, row.answer, row.gid);
 }
 
 /**
- * Links the presented token to its successor with a conditional write (OAuth 2.1 §4.3.1). The row is
- * kept for its whole life, so that a late reuse is recognised and revokes the grant. If another refresh
- * with the same token won the rotation at the same moment (another instance, a client retry), answering
- * too would start a second live chain: the successor just issued is withdrawn instead.
+ * Links the presented token to its successor, and keeps the answer for a retry, in one conditional
+ * write (OAuth 2.1 §4.3.1): of two requests rotating the same token at once (two instances on one
+ * store), one wins. Returns `false` to the loser. The row is kept for its whole life, so that a late
+ * reuse is recognised and revokes the grant.
  */
 async function recordRotation(
   store: Store,
   id: string,
   entry: Entry<RefreshRow>,
-  successor: string,
+  refreshToken: string,
+  tokens: IssuedTokens,
+  requestScope: string,
   at: number,
-): Promise<void> {
+): Promise<boolean> {
+  const successor = tokens.refresh_token ? await sha256b64url(tokens.refresh_token) : "none";
+  const answer = await sealForToken(refreshToken, tokens, entry.value.gid);
   try {
     await store.put(
       "refresh",
       id,
-      { ...entry.value, successor, rotatedAt: entry.value.rotatedAt ?? at },
-      { ttlSec: REFRESH_TOKEN_TTL_SEC, ifMatch: entry.etag },
+      { ...entry.value, successor, rotatedAt: at, answer, answerScope: requestScope },
+      // The row keeps its own end of life, but lives through the retry window at least.
+      { ttlSec: Math.max(REFRESH_RETRY_WINDOW_SEC, (entry.expiresAt - at) / 1000), ifMatch: entry.etag },
     );
+    return true;
   } catch (err) {
     if (!(err instanceof StoreConflictError)) throw err;
-    await store.delete("refresh", successor);
-    throw new Failure(
-      "invalid_grant",
-      "The refresh token was used by a concurrent request; use that request's tokens",
-    );
+    return false;
   }
 }

@@ -57,6 +57,11 @@ export interface Keys {
   };
   /** HMAC-SHA256 (`sign`, `verify`): cookie MACs, CSRF tokens. */
   hmac: CryptoKey;
+  /**
+   * AES-256-GCM, derived from the same secret with HKDF under its own label: seals the grant key inside
+   * the access tokens the server issues, so a token's holder cannot read it.
+   */
+  tokenKey: CryptoKey;
 }
 
 /** The stored row. Private material in it is protected by the store's access control. */
@@ -155,6 +160,7 @@ export function createKeyring(store: Store, options: KeyOptions = {}): Keyring {
         false,
         ["sign", "verify"],
       ),
+      tokenKey: await deriveTokenKey(doc.hmac),
     };
   }
 
@@ -181,6 +187,26 @@ export function createKeyring(store: Store, options: KeyOptions = {}): Keyring {
       return entry.keys;
     },
   };
+}
+
+const TOKEN_KEY_INFO = new TextEncoder().encode("entra-mcp-server access-token grant-key seal v1");
+
+/** The access-token sealing key: HKDF-SHA256 over the ring's secret, bound to this one use by its label. */
+async function deriveTokenKey(secret: string): Promise<CryptoKey> {
+  const ikm = await crypto.subtle.importKey(
+    "raw",
+    base64url.decode(secret) as Uint8Array<ArrayBuffer>,
+    "HKDF",
+    false,
+    ["deriveKey"],
+  );
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: TOKEN_KEY_INFO },
+    ikm,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
 }
 
 /** The signing key at `now`: the most recently activated one. */

@@ -12,7 +12,7 @@ import type { Logger } from "../../core/log.ts";
 import type { TokenVerifier } from "../../core/principal.ts";
 import { entraFailure } from "../../entra/errors.ts";
 import type { UpstreamClient, UpstreamTokens } from "../../entra/upstream.ts";
-import type { GrantService } from "./grants.ts";
+import type { GrantService, OpenedGrant } from "./grants.ts";
 
 const RENEW_BEFORE_MS = 5 * 60 * 1000;
 
@@ -23,6 +23,7 @@ export function createProxyVerifier(
   deps: { grants: GrantService; upstream: UpstreamClient; logger: Logger; now?: () => number },
 ): TokenVerifier {
   const now = deps.now ?? Date.now;
+  const renewal = createUpstreamRenewal(config, deps);
   return {
     async verify(token) {
       const v = await verifyAccess(deps.grants, token);
@@ -41,7 +42,7 @@ export function createProxyVerifier(
           scopes: v.scopes,
           clientId: grant.clientId,
           userAssertion: () => {
-            renewed ??= currentUpstreamToken(config, deps, v, now());
+            renewed ??= renewal.currentToken(v, now());
             return renewed;
           },
         },
@@ -63,41 +64,64 @@ async function verifyAccess(grants: GrantService, token: string): Promise<Verifi
   }
 }
 
-/**
- * The user's Entra access token, renewed with the stored Entra refresh token when it is within five
- * minutes of expiry (RFC 6749 §6), and the rotated refresh token kept for next time. A refused refresh
- * token means a new sign-in; Entra down or slow means "try again shortly" (`entraFailure`).
- */
-async function currentUpstreamToken(
+export interface UpstreamRenewal {
+  /**
+   * The user's Entra access token, renewed with the stored Entra refresh token when it is within five
+   * minutes of expiry (RFC 6749 §6), and the rotated refresh token kept for next time.
+   *
+   * When Entra refuses the refresh token (`invalid_grant`: the user's sign-in was revoked, expired or
+   * its password changed, AADSTS50173, 700082, 500133 …) the proxy's grant ends with it, so every token
+   * issued from it stops working and the client's next request gets 401 and signs in again. Entra down
+   * or slow means "try again shortly" and keeps the grant (`entraFailure`).
+   */
+  currentToken(g: OpenedGrant, at: number): Promise<string>;
+}
+
+export function createUpstreamRenewal(
   config: Pick<Config, "entra" | "publicUrl">,
   deps: { grants: GrantService; upstream: UpstreamClient; logger: Logger },
-  v: VerifiedAccess,
-  at: number,
-): Promise<string> {
-  const { grant, grantId, grantKey, etag } = v;
-  const upstream = await deps.grants.openUpstream(grantId, grant, grantKey);
-  if (upstream.expiresAt - RENEW_BEFORE_MS > at) return upstream.accessToken;
-  if (!upstream.refreshToken) {
-    throw new Failure(
-      "reauthenticate",
-      "Your Microsoft Entra sign-in has expired. Reconnect to this server to sign in again.",
-    );
-  }
-  let next: UpstreamTokens;
-  try {
-    next = await deps.upstream.refresh(upstream.refreshToken, grant.tid);
-  } catch (err) {
-    const failure = entraFailure(config, err, "renewing your sign-in");
-    deps.logger.warn("upstream refresh failed", {
-      oid: grant.oid,
+): UpstreamRenewal {
+  const ended = async (g: OpenedGrant, failure: Failure) => {
+    await deps.grants.end(g.grantId);
+    deps.logger.warn("grant ended: Entra ended the sign-in", {
+      oid: g.grant.oid,
+      client: g.grant.clientId,
       reason: failure.reason,
-      error: (err as Error).message.slice(0, 300),
     });
-    throw failure;
-  }
-  await deps.grants.saveUpstream(grantId, grant, etag, grantKey, {
-    ...next,
-    refreshToken: next.refreshToken ?? upstream.refreshToken,
-  });
-  return next.accessToken;
+  };
+  return {
+    async currentToken(g, at) {
+      const { grant, grantId, grantKey, etag } = g;
+      const upstream = await deps.grants.openUpstream(grantId, grant, grantKey);
+      if (upstream.expiresAt - RENEW_BEFORE_MS > at) return upstream.accessToken;
+      if (!upstream.refreshToken) {
+        const failure = new Failure(
+          "reauthenticate",
+          "Your Microsoft Entra sign-in has expired. Reconnect to this server to sign in again.",
+        );
+        await ended(g, failure);
+        throw failure;
+      }
+      let next: UpstreamTokens;
+      try {
+        next = await deps.upstream.refresh(upstream.refreshToken, grant.tid);
+      } catch (err) {
+        const failure = entraFailure(config, err, "renewing your sign-in");
+        deps.logger.warn("upstream refresh failed", {
+          oid: grant.oid,
+          reason: failure.reason,
+          error: (err as Error).message.slice(0, 300),
+        });
+        // RFC 6749 §5.2 invalid_grant at Entra: the grant it backs is over.
+        if (failure.reason === "reauthenticate") await ended(g, failure);
+        throw failure;
+      }
+      await deps.grants.saveUpstream(grantId, grant, etag, grantKey, {
+        ...next,
+        refreshToken: next.refreshToken ?? upstream.refreshToken,
+        refreshExpiresAt: next.refreshToken ? next.refreshExpiresAt : upstream.refreshExpiresAt,
+      });
+      return next.accessToken;
+    },
+  };
 }
