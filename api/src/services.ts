@@ -21,6 +21,7 @@ import {
 import { createClientRegistry } from "./authorization-server/clients/registry.ts";
 import type { AsContext } from "./authorization-server/routes/context.ts";
 import { authorizationServerMetadata } from "./authorization-server/routes/metadata.ts";
+import { createStepUp } from "./authorization-server/routes/step-up.ts";
 import { createGrantService } from "./authorization-server/tokens/grants.ts";
 import { createKeyring } from "./authorization-server/tokens/keyring.ts";
 import { createProxyVerifier, createUpstreamRenewal } from "./authorization-server/tokens/verifier.ts";
@@ -145,6 +146,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
     budgets: deps.budgets,
   });
   const grants = createGrantService(config, { store, keyring, now });
+  const stepUp = createStepUp({ config, store });
   const upstream = createUpstreamClient(config, { getAssertion, fetch: deps.fetch, now });
   const cimd = createCimdResolver({
     fetch: deps.cimdFetch ?? ((url, init) => (deps.fetch ?? fetch)(url, init)),
@@ -178,7 +180,15 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
     graphPermissions,
     mcp,
     sse,
-    verifier: deps.verifier ?? createProxyVerifier(config, { grants, upstream, logger, now }),
+    verifier:
+      deps.verifier ??
+      createProxyVerifier(config, {
+        grants,
+        upstream,
+        logger,
+        now,
+        startStepUp: (g, claims) => stepUp.start(g, claims),
+      }),
     authorizationServerMetadata: authorizationServerMetadata(config),
     authorizationServer: {
       config,

@@ -24,7 +24,7 @@ import type { Config } from "../config/config.ts";
 import { graphScope } from "../config/graph-permissions.ts";
 import { Failure, toolResult } from "../core/failure.ts";
 import type { Logger } from "../core/log.ts";
-import { principalOf } from "../core/principal.ts";
+import { type Principal, principalOf } from "../core/principal.ts";
 import type { GraphTokenProvider } from "../entra/obo.ts";
 import { type GraphClient, graphClientFor } from "../graph/client.ts";
 import type { ToolDefinition } from "./tool.ts";
@@ -95,10 +95,11 @@ export function createMcp(
                   oid: principal.objectId,
                   cause: causeText(err),
                 });
-                const elicitation = consentElicitation(err, ctx);
+                const failure = await withStepUpLink(err, principal);
+                const elicitation = linkElicitation(failure, ctx);
                 if (elicitation) return elicitation;
-                onToolFailure?.(err);
-                return toolResult(err);
+                onToolFailure?.(failure);
+                return toolResult(failure);
               }
               throw err;
             }
@@ -116,12 +117,27 @@ export function createMcp(
 }
 
 /**
- * A consent link as a URL elicitation, for a client that declared `elicitation.url` on this request
- * (2026-07-28). Not again when the client already answered one for this call: its retry then reports the
- * failure as a tool error, so a user who declined or did not finish is not asked in a loop.
+ * Proxy mode: a claims challenge gets the link of a step-up that re-runs only the Entra leg of the
+ * sign-in with those claims (`authorization-server/routes/step-up.ts`).
  */
-function consentElicitation(failure: Failure, ctx: ServerContext): InputRequiredResult | undefined {
-  if (failure.reason !== "consent_required" || !failure.url) return undefined;
+async function withStepUpLink(failure: Failure, principal: Principal): Promise<Failure> {
+  if (failure.reason !== "insufficient_claims" || !failure.claims || !principal.stepUp) return failure;
+  const url = await principal.stepUp(failure.claims);
+  return new Failure(
+    failure.reason,
+    `${failure.message} Open ${url} , sign in, then call the tool again: your MCP client does not need to reconnect.`,
+    { url, claims: failure.claims, cause: failure },
+  );
+}
+
+/**
+ * A consent or step-up link as a URL elicitation, for a client that declared `elicitation.url` on this
+ * request (2026-07-28). Not again when the client already answered one for this call: its retry then
+ * reports the failure as a tool error, so a user who declined or did not finish is not asked in a loop.
+ */
+function linkElicitation(failure: Failure, ctx: ServerContext): InputRequiredResult | undefined {
+  if (!failure.url || (failure.reason !== "consent_required" && failure.reason !== "insufficient_claims"))
+    return undefined;
   const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
   const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY] as
     | { elicitation?: { url?: unknown } }

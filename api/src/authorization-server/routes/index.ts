@@ -13,6 +13,7 @@ import { mountCallback } from "./callback.ts";
 import type { AsContext } from "./context.ts";
 import { authorizationServerMetadata, OAUTH_PATHS } from "./metadata.ts";
 import { mountRegister } from "./register.ts";
+import { mountStepUp } from "./step-up.ts";
 import { mountTokenEndpoints } from "./token.ts";
 
 export function authorizationServerRoutes(as: AsContext): Hono {
@@ -69,6 +70,7 @@ export function authorizationServerRoutes(as: AsContext): Hono {
   mountRegister(app, as);
   mountAuthorize(app, as);
   mountCallback(app, as);
+  mountStepUp(app, as);
   mountTokenEndpoints(app, as);
   return app;
 }
