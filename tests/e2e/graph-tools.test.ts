@@ -147,6 +147,22 @@ describe("mail, calendar and people tools (Entra-direct mode, v2 client)", () =>
     assert.equal(counts["graph.messages"] + counts["graph.people"] + counts["graph.calendarView"], 0);
   });
 
+  test("a Graph CAE claims challenge is answered by one exchange with those claims, invisibly to the user", async () => {
+    const client = await connect();
+    await call(client, "search_people", { query: "lee" });
+    stack.emulator.resetCounts();
+    stack.emulator.faults.failNextGraph({
+      status: 401,
+      claims: '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}',
+    });
+    const r = await call(client, "search_people", { query: "lee" });
+    assert.notEqual(r.isError, true, JSON.stringify(r.content));
+    assert.equal((r.structuredContent as { people: { name: string }[] }).people[0]?.name, "Lee Gu");
+    const counts = stack.emulator.counts();
+    assert.equal(counts["graph.people"], 2, "the challenged call, then the retry");
+    assert.equal(counts[`token.obo.${adele.oid}`], 1, "one exchange, with the claims");
+  });
+
   test("incremental consent: the link asks for exactly Mail.Read; after consent the same call works", async () => {
     stack.emulator.revokeConsent(adele.oid, stack.emulator.apiApp.clientId, [MAIL]);
     const client = await connect({}, await freshServer());
