@@ -150,6 +150,9 @@ function renderServer(health, signedInUser) {
   }
 }
 
+/** The health check's dependencies, as the status line names them. */
+const CHECK_NAMES = { storage: "storage", entra: "Microsoft Entra ID" };
+
 function setStatus(state, text) {
   const status = byId("status");
   // Unchanged text is left alone, so screen readers hear only real changes of this live region.
@@ -163,9 +166,10 @@ async function fetchHealth(apiBaseUrl) {
     cache: "no-store",
     signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
   });
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  // 503 with `status: "degraded"`: the server answers, but storage or Entra ID does not (see `checks`).
+  if (!res.ok && res.status !== 503) throw new Error(`HTTP ${res.status}`);
   const health = await res.json();
-  if (health?.status !== "ok") throw new Error("unexpected answer");
+  if (health?.status !== "ok" && health?.status !== "degraded") throw new Error("unexpected answer");
   return health;
 }
 
@@ -257,7 +261,18 @@ async function main() {
       // The server knows its public MCP URL best (behind `swa start` it differs from this page's origin).
       renderEndpoint(httpOrigin(health.resource) ? health.resource : fallbackEndpoint);
       renderServer(health, await accountReady);
-      setStatus("up", `Server reachable · ${MODES[health.authMode]?.label ?? health.authMode}`);
+      const mode = MODES[health.authMode]?.label ?? health.authMode;
+      const down = Object.entries(health.checks ?? {})
+        .filter(([, state]) => state === "unavailable")
+        .map(([name]) => CHECK_NAMES[name] ?? name);
+      if (down.length) {
+        setStatus(
+          "degraded",
+          `Server reachable · ${mode} · ${down.join(" and ")} unavailable: sign-in and tools may fail until it recovers`,
+        );
+      } else {
+        setStatus("up", `Server reachable · ${mode}`);
+      }
     } catch {
       setStatus("down", `Server unreachable at ${config.apiBaseUrl}`);
     } finally {

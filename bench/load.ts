@@ -13,9 +13,13 @@
  *
  * @module
  */
+import http from "node:http";
 import autocannon from "autocannon";
 import { exitWithParent, readJsonStdin } from "./child.ts";
 import { percentile } from "./stats.ts";
+
+/** Token requests one caller address sends before the next takes over (the server allows 120 a minute per caller). */
+const REQUESTS_PER_CALLER = 100;
 
 export interface Target {
   name: string;
@@ -168,36 +172,71 @@ function cannon(opts: autocannon.Options, latencies?: number[]): Promise<autocan
   });
 }
 
+/** `POST` a form over a keep-alive connection from `agent`'s local address; the JSON answer. */
+function postForm(
+  url: string,
+  form: URLSearchParams,
+  agent: http.Agent,
+): Promise<{ status: number; body: Record<string, string | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: "POST", agent, headers: { "content-type": "application/x-www-form-urlencoded" } },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (c: string) => {
+          text += c;
+        });
+        res.on("error", reject);
+        res.on("end", () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+          } catch (err) {
+            reject(err);
+          }
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(form.toString());
+  });
+}
+
 async function refresh(j: RefreshJob): Promise<LoadResult> {
   const tally: Tally = { warmup: 0, ok: 0, non2xx: 0, errors: 0, seconds: 0, latencies: [] };
   const failures: string[] = [];
   const warmEnd = performance.now() + j.warmupSeconds * 1000;
   const end = Math.min(warmEnd + j.seconds * 1000, deadline - 1000);
   await Promise.all(
-    j.chains.map(async (chain) => {
+    j.chains.map(async (chain, c) => {
       let token = chain.refreshToken;
-      while (performance.now() < end) {
+      // Many callers, as many clients on many machines would be: each chain moves to a new loopback
+      // address every REQUESTS_PER_CALLER requests, so the per-caller limit measures nothing here.
+      let agent: http.Agent | undefined;
+      for (let n = 0; performance.now() < end; n++) {
+        if (n % REQUESTS_PER_CALLER === 0) {
+          agent?.destroy();
+          const k = n / REQUESTS_PER_CALLER;
+          agent = new http.Agent({ keepAlive: true, localAddress: `127.3.${c % 250}.${(k % 250) + 1}` });
+        }
         const t0 = performance.now();
-        const res = await fetch(j.url, {
-          method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams({
+        const res = await postForm(
+          j.url,
+          new URLSearchParams({
             grant_type: "refresh_token",
             client_id: chain.clientId,
             refresh_token: token,
             resource: j.resource,
           }),
-        });
-        const answer = (await res.json()) as {
-          refresh_token?: string;
-          access_token?: string;
-          error?: string;
-        };
+          agent as http.Agent,
+        );
+        const answer = res.body;
         const ms = performance.now() - t0;
         const counted = t0 >= warmEnd;
-        if (!res.ok || !answer.refresh_token || !answer.access_token) {
+        if (res.status !== 200 || !answer.refresh_token || !answer.access_token) {
           if (counted) tally.non2xx++;
           failures.push(`${res.status} ${answer.error ?? ""}`.trim());
+          agent?.destroy();
           return; // the chain is broken: a retry would replay a used token
         }
         token = answer.refresh_token;
@@ -206,6 +245,7 @@ async function refresh(j: RefreshJob): Promise<LoadResult> {
           tally.latencies.push(ms);
         } else tally.warmup++;
       }
+      agent?.destroy();
     }),
   );
   tally.seconds = (performance.now() - warmEnd) / 1000;

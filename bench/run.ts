@@ -18,6 +18,8 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -362,6 +364,30 @@ async function main(): Promise<void> {
   );
   cleanups.push(() => entraServer.stop());
 
+  // Telemetry's cost: the same proxy-mode server with the OpenTelemetry SDK on, exporting over OTLP to a
+  // sink in this process that accepts everything (and counts the exports).
+  const exports = { traces: 0, metrics: 0, logs: 0 };
+  const sink = createServer((req, res) => {
+    const kind = req.url?.split("/").at(-1) as keyof typeof exports;
+    if (kind in exports) exports[kind]++;
+    req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+  });
+  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
+  cleanups.push(() => new Promise((r) => sink.close(r)));
+  const otelPort = await freePort();
+  const otelUrl = `http://127.0.0.1:${otelPort}`;
+  emulator.apiApp.addRedirectUri(`${otelUrl}/oauth/callback`);
+  const otelServer = await startServer(
+    {
+      ...stack.env,
+      PUBLIC_URL: otelUrl,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`,
+      OTEL_METRIC_EXPORT_INTERVAL: "5000",
+    },
+    { port: otelPort, quiet: true },
+  );
+  cleanups.push(() => otelServer.stop());
+
   step("signing Adele and Alex in");
   // Tokens from real sign-ins: through the server's own authorization server (proxy), and from the
   // emulator as a public client (Entra-direct).
@@ -389,6 +415,12 @@ async function main(): Promise<void> {
   const proxyAlex = caller("proxy mode", stack.server, await proxyLogin(alex.upn), alex.oid);
   const entra = caller("Entra-direct mode", entraServer, await entraLogin(adele.upn), adele.oid);
   const entraAlex = caller("Entra-direct mode", entraServer, await entraLogin(alex.upn), alex.oid);
+  const otelLogin = await loginThroughProxy({
+    mcpUrl: otelServer.mcpUrl,
+    user: adele.upn,
+    clientName: "npm run bench",
+  });
+  const otel = caller("proxy mode, telemetry on", otelServer, otelLogin.access_token, adele.oid);
 
   step(`${OBO_CALLS} concurrent Graph calls per user, OBO caches cold`);
   // OBO exchanges per user, first, while both servers' OBO caches are cold.
@@ -433,7 +465,7 @@ async function main(): Promise<void> {
 
   const checks = async () => {
     await anchorsAnswer();
-    for (const c of [proxy, entra]) {
+    for (const c of [proxy, entra, otel]) {
       await callTool(c, "whoami", c.expect);
       await callTool(c, "get_graph_user_details", adele.upn);
     }
@@ -450,6 +482,8 @@ async function main(): Promise<void> {
     toolTarget("proxy graph", proxy, "get_graph_user_details"),
     toolTarget("entra whoami", entra, "whoami"),
     toolTarget("entra graph", entra, "get_graph_user_details"),
+    toolTarget("otel whoami", otel, "whoami"),
+    toolTarget("otel graph", otel, "get_graph_user_details"),
   ]);
   for (const [name, r] of Object.entries(measured)) {
     const c = name.startsWith("proxy") ? proxy : name.startsWith("entra") ? entra : undefined;
@@ -459,6 +493,9 @@ async function main(): Promise<void> {
   await echoServer.stop();
   await sdkServer.stop();
   await entraServer.stop();
+  await otelServer.stop(); // flushes what it buffered
+  const otelWhoami = measured["otel whoami"];
+  const otelGraph = measured["otel graph"];
   const echo = measured.echo;
   const sdk = measured.sdk;
   const proxyWhoami = measured["proxy whoami"];
@@ -500,10 +537,20 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), "bench-"));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const apiBundle = path.join(dir, "api", "main.js");
-  await run(process.execPath, [path.join(ROOT, "scripts/build.ts"), "--outdir", path.dirname(apiBundle)], {
-    cwd: ROOT,
-    timeout: 120_000,
-  });
+  const built = await run(
+    process.execPath,
+    [path.join(ROOT, "scripts/build.ts"), "--outdir", path.dirname(apiBundle)],
+    { cwd: ROOT, timeout: 120_000 },
+  );
+  // main.js loads the app from chunks on the first request; the telemetry SDKs are chunks loaded only
+  // when telemetry is configured. The build prints both sums.
+  const builtBytes = (label: string) => {
+    const m = new RegExp(`^${label}: (\\d+) bytes`, "m").exec(built.stdout);
+    if (!m) throw new Error(`npm run build printed no "${label}" line:\n${built.stdout}`);
+    return Number(m[1]);
+  };
+  const startBytes = builtBytes("loaded at start");
+  const telemetryBytes = builtBytes("loaded only with telemetry");
   const anchorBundle = path.join(dir, "anchor", "main.js");
   await build({
     absWorkingDir: ROOT,
@@ -520,7 +567,6 @@ async function main(): Promise<void> {
     legalComments: "eof",
     logLevel: "warning",
   });
-  const apiBytes = (await stat(apiBundle)).size;
   const anchorBytes = (await stat(anchorBundle)).size;
 
   // Cold starts: the bundle under the Functions worker stand-in (import, then the first authenticated
@@ -615,6 +661,18 @@ async function main(): Promise<void> {
       ratio: `${vsSdk(entraGraph)}; ${times(entraGraph.rps, entraWhoami.rps)} whoami's req/s`,
     },
     {
+      measurement: "proxy mode, OpenTelemetry on (OTLP): whoami",
+      result: load3(otelWhoami),
+      anchor: `telemetry off: ${int(proxyWhoami.rps)} req/s, p99 ${ms(proxyWhoami.p99)}`,
+      ratio: `${times(otelWhoami.rps, proxyWhoami.rps)} req/s, ${times(otelWhoami.p99, proxyWhoami.p99)} p99 (${exports.traces} trace, ${exports.metrics} metric, ${exports.logs} log exports)`,
+    },
+    {
+      measurement: "proxy mode, OpenTelemetry on (OTLP): get_graph_user_details, warm OBO cache",
+      result: load3(otelGraph),
+      anchor: `telemetry off: ${int(proxyGraph.rps)} req/s, p99 ${ms(proxyGraph.p99)}`,
+      ratio: `${times(otelGraph.rps, proxyGraph.rps)} req/s, ${times(otelGraph.p99, proxyGraph.p99)} p99`,
+    },
+    {
       measurement: "token issuance: refresh grants (proxy mode)",
       result: load3(refresh, "grants/s"),
       anchor: sdkAnchor,
@@ -633,10 +691,10 @@ async function main(): Promise<void> {
       ratio: times(rssTo.bytes, rssFrom.bytes),
     },
     {
-      measurement: "Functions bundle size (npm run build, main.js)",
-      result: mib(apiBytes),
+      measurement: "Functions bundle size (npm run build: main.js and the chunks a start loads)",
+      result: `${mib(startBytes)} (+ ${mib(telemetryBytes)} loaded only with telemetry on)`,
       anchor: `bare SDK + Hono bundled the same way: ${mib(anchorBytes)}`,
-      ratio: times(apiBytes, anchorBytes),
+      ratio: times(startBytes, anchorBytes),
     },
     {
       measurement: "Functions cold start: bundle import → first authenticated answer",

@@ -40,6 +40,10 @@ export interface Azurite {
   queuePort: number;
   /** Stops Azurite and resolves once the process is gone. */
   stop(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections are accepted and never answered, as a hung service does. */
+  pause(): void;
+  /** Lets a paused Azurite run again (SIGCONT). */
+  resume(): void;
 }
 
 // Runs Azurite's CLI in a child that also watches its parent: if the caller is killed outright (a test
@@ -141,7 +145,12 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Azurite> 
     tablePort: ports.Table!,
     blobPort: ports.Blob!,
     queuePort: ports.Queue!,
-    stop,
+    stop: () => {
+      child.kill("SIGCONT");
+      return stop();
+    },
+    pause: () => child.kill("SIGSTOP"),
+    resume: () => child.kill("SIGCONT"),
   };
 }
 

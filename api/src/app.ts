@@ -10,20 +10,22 @@
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { routePath } from "hono/route";
 import { authorizationServerRoutes } from "./authorization-server/routes/index.ts";
 import type { Config } from "./config/config.ts";
 import { GRAPH_PERMISSIONS } from "./config/graph-permissions.ts";
 import { CONSENT_COMPLETE_PATH, HEALTH_PATH, MCP_PATH, sseResource } from "./config/paths.ts";
-import type { Failure } from "./core/failure.ts";
+import { Failure, failureResponse } from "./core/failure.ts";
 import { pageSecurityHeaders } from "./core/page.ts";
 import type { AuthVariables } from "./core/principal.ts";
+import { inSpan, SpanKind } from "./core/telemetry.ts";
 import { consentCompletePage, consentUrl, permissionsInState } from "./entra/consent.ts";
 import { legacySseRoutes } from "./legacy-sse/mount.ts";
 import type { ToolFailureListener } from "./mcp/server.ts";
 import { challenge, challengeScope, requireBearer } from "./resource-server/gate.ts";
 import { transportGuards } from "./resource-server/guards.ts";
 import { protectedResourceRoutes } from "./resource-server/metadata.ts";
-import { createServices, type Deps } from "./services.ts";
+import { createHealthChecks, createServices, type Deps } from "./services.ts";
 
 const isJson = (res: Response) => /^application\/json\b/i.test(res.headers.get("content-type") ?? "");
 
@@ -34,7 +36,33 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
   const { verifier, logger, authorizationServerMetadata } = services;
   const app = new Hono<{ Variables: AuthVariables }>();
 
+  // One trace per request: a server span named by the route (never the URL: a query can carry a code).
+  app.use("*", (c, next) =>
+    inSpan(
+      `${c.req.method} request`,
+      { "http.request.method": c.req.method },
+      async (span) => {
+        await next();
+        const route = routePath(c, -1);
+        span.updateName(`${c.req.method} ${route === "*" ? "(no route)" : route}`);
+        span.setAttribute("http.route", route);
+        span.setAttribute("http.response.status_code", c.res.status);
+      },
+      SpanKind.SERVER,
+    ),
+  );
+
   app.onError((err, c) => {
+    if (err instanceof Failure) {
+      // Storage or an upstream that failed below a route: one answer per reason, a page where a person is.
+      logger.warn("request failed", {
+        path: c.req.path,
+        reason: err.reason,
+        message: err.message,
+        ...err.log,
+      });
+      return failureResponse(err, { page: isBrowserPath(c.req.path) });
+    }
     logger.error("unhandled error", { path: c.req.path, error: err.message });
     return c.json({ error: "server_error", error_description: "The server hit an unexpected error." }, 500);
   });
@@ -67,9 +95,18 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
     })),
     consentUrl: consentUrl(config, services.graphPermissions),
   };
-  app.get(HEALTH_PATH, cors({ origin: "*", allowMethods: ["GET", "OPTIONS"], maxAge: 86400 }), (c) =>
-    c.json(health),
-  );
+  // Reachability of what the server depends on, as one word each: never an address, an error or a status.
+  // A check runs at most every few seconds whatever the traffic, within its own short deadline.
+  const checks = createHealthChecks(services);
+  app.get(HEALTH_PATH, cors({ origin: "*", allowMethods: ["GET", "OPTIONS"], maxAge: 86400 }), async (c) => {
+    const state = await checks();
+    const ok = Object.values(state).every((v) => v !== "unavailable");
+    // 200 either way: the instance itself is fine, and a platform probe that pulled instances out during
+    // a shared outage would only make it worse. Monitors read `status`.
+    return c.json({ ...health, status: ok ? "ok" : "degraded", checks: state }, 200, {
+      "Cache-Control": "no-store",
+    });
+  });
 
   // The page Entra returns to after a user grants the server's Graph permission (see the consent link).
   app.get(CONSENT_COMPLETE_PATH, (c) => {
@@ -109,3 +146,8 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** Endpoints a person's browser opens (sign-in, consent): their failures are pages, not JSON. */
+function isBrowserPath(path: string): boolean {
+  return path === "/authorize" || path.startsWith("/authorize/") || path.startsWith("/oauth/");
+}

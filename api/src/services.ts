@@ -28,6 +28,7 @@ import { createProxyVerifier, createUpstreamRenewal } from "./authorization-serv
 import type { Config } from "./config/config.ts";
 import type { GraphPermission } from "./config/graph-permissions.ts";
 import { entraUrl, MESSAGES_PATH } from "./config/paths.ts";
+import { DEADLINES } from "./core/deadlines.ts";
 import { consoleLogger, type Logger } from "./core/log.ts";
 import type { TokenVerifier } from "./core/principal.ts";
 import { createAssertionProvider, createOboProvider, type GraphTokenProvider } from "./entra/obo.ts";
@@ -43,6 +44,7 @@ import { tools } from "./mcp/tools/index.ts";
 import type { AuthorizationServerFacts } from "./resource-server/metadata.ts";
 import { createStore } from "./store/index.ts";
 import type { Store } from "./store/store.ts";
+import { tracedStore } from "./store/traced.ts";
 
 /** What a host (or a test) hands in; everything has a default built from the configuration. */
 export interface Deps {
@@ -94,6 +96,65 @@ export interface Services {
   authorizationServerMetadata: AuthorizationServerFacts;
   /** Proxy mode: the authorization server this server runs in front of Entra ID. */
   authorizationServer?: AsContext;
+  /** The state store, when there is one (for the health check). */
+  store?: Store;
+  /** The fetch outbound calls use (for the health check). */
+  fetch: typeof fetch;
+}
+
+export type Reachability = "ok" | "unavailable";
+
+/**
+ * The health check's view of what the server depends on: `storage` (when there is a store) and `entra`
+ * (its OpenID configuration). Each is checked within `DEADLINES.healthCheckMs`, at most once every
+ * `everyMs` whatever the traffic (the endpoint is public), and concurrent callers share one check.
+ */
+export function createHealthChecks(
+  services: Pick<Services, "store" | "fetch" | "config" | "now">,
+  everyMs = 5_000,
+): () => Promise<Record<string, Reachability>> {
+  let last: { at: number; result: Record<string, Reachability> } | undefined;
+  let running: Promise<Record<string, Reachability>> | undefined;
+  const within = async (work: () => Promise<unknown>): Promise<Reachability> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("timed out")), DEADLINES.healthCheckMs);
+    });
+    try {
+      await Promise.race([work(), timeout]);
+      return "ok";
+    } catch {
+      return "unavailable";
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const run = async () => {
+    const { store, config } = services;
+    const [storage, entra] = await Promise.all([
+      store ? within(() => store.get("health", "probe")) : Promise.resolve(undefined),
+      within(async () => {
+        const res = await services.fetch(`${config.entra.issuer}/.well-known/openid-configuration`, {
+          signal: AbortSignal.timeout(DEADLINES.healthCheckMs),
+        });
+        await res.body?.cancel();
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      }),
+    ]);
+    return { ...(storage ? { storage } : {}), entra };
+  };
+  return async () => {
+    if (last && services.now() - last.at < everyMs) return last.result;
+    running ??= run()
+      .then((result) => {
+        last = { at: services.now(), result };
+        return result;
+      })
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
 }
 
 /**
@@ -116,8 +177,10 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
   const served = deps.tools ?? tools;
   const graphPermissions = graphPermissionsOf(served);
   const mcp = createMcp(config, { graphTokens, fetch: deps.fetch, logger, tools: served });
-  const store = deps.store ?? createStateStore(config, { now });
-  const sse = createLegacySse(config, deps.sse ?? {}, { store, mcp, logger, now });
+  const untraced = deps.store ?? createStateStore(config, { now });
+  const store = untraced && tracedStore(untraced);
+  // The SSE backplane polls its rows: those reads would be a span each, so it gets the store untraced.
+  const sse = createLegacySse(config, deps.sse ?? {}, { store: untraced, mcp, logger, now });
 
   if (config.authMode === "entra") {
     return {
@@ -128,6 +191,8 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
       graphPermissions,
       mcp,
       sse,
+      store,
+      fetch: deps.fetch ?? fetch,
       verifier: deps.verifier ?? entraVerifier,
       authorizationServerMetadata: {
         issuer: config.entra.issuer,
@@ -180,6 +245,8 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
     graphPermissions,
     mcp,
     sse,
+    store,
+    fetch: deps.fetch ?? fetch,
     verifier:
       deps.verifier ??
       createProxyVerifier(config, {

@@ -122,19 +122,24 @@ describe("npm run bench", () => {
       "proxy mode: get_graph_user_details, warm OBO cache",
       "Entra-direct mode: whoami",
       "Entra-direct mode: get_graph_user_details, warm OBO cache",
+      "proxy mode, OpenTelemetry on (OTLP): whoami",
+      "proxy mode, OpenTelemetry on (OTLP): get_graph_user_details, warm OBO cache",
       "token issuance: refresh grants (proxy mode)",
     ])
       assert.match(row(prefix), THROUGHPUT, prefix);
     assert.match(row("legacy SSE round trip"), /^p50 [\d.]+ ms, p99 [\d.]+ ms \(3 calls, one at a time\)$/);
     assert.match(row("RSS growth, "), /^[+−][\d.]+ MiB \([\d.]+ MiB → [\d.]+ MiB\)$/);
-    assert.match(row("Functions bundle size"), /^[\d.]+ MiB$/);
+    assert.match(
+      row("Functions bundle size"),
+      /^[\d.]+ MiB \(\+ [\d.]+ MiB loaded only with telemetry on\)$/,
+    );
     assert.match(row("Functions cold start"), /^[\d.]+ ms \(median of 1\)$/);
     for (const mode of ["proxy mode", "Entra-direct mode"])
       assert.match(
         row(`OBO exchanges per user, 3 concurrent Graph calls × 2 users (${mode})`),
         /^Adele \d+, Alex \d+$/,
       );
-    assert.equal(rows.size, 13, out);
+    assert.equal(rows.size, 15, out);
   });
 
   test("stopped half-way, it stops every process it started", async () => {

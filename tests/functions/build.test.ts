@@ -2,7 +2,7 @@
 // out of the repository (no node_modules anywhere above it) and loaded the way the worker loads it.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -49,23 +49,52 @@ describe("npm run build", () => {
     assert.ok(map.sources.some((s: string) => s.endsWith("api/src/hosts/functions.ts")));
   });
 
-  test("the bundle needs nothing but Node built-ins and the worker's @azure/functions-core", async () => {
-    const js = await readFile(path.join(dist, "main.js"), "utf8");
-    // (assert.ok, not assert.match: a failure must not print a megabyte of bundle)
-    assert.ok(!js.includes("node_modules/"), "the bundle refers to a node_modules/ path");
-    assert.ok(js.startsWith('import { createRequire as __createRequire } from "node:module";'), "banner");
-    // esbuild routes CommonJS `require` calls through a shim (`var X=(e=>typeof require<"u"?require:…`).
-    const shim = /var ([\w$]+)=\(\w+=>typeof require<"u"\?require/.exec(js)?.[1];
-    assert.ok(shim, "esbuild's require shim");
-    const callers = `require|${shim.replace(/\$/g, "\\$")}`;
-    const specifiers = new Set<string>();
-    // Call sites only: ajv keeps `'require("ajv/dist/runtime/uri")'` as a string for standalone code output.
-    const pattern = new RegExp(
-      `(?<![\\w'"\`.$])(?:${callers})\\("([^"]+)"\\)|(?<![\\w-])from"([^"]+)"|\\bimport\\("([^"]+)"\\)`,
-      "g",
+  test("the bundle needs nothing but Node built-ins, the worker's @azure/functions-core and its own chunks", async () => {
+    const files = ["main.js", ...(await readdir(path.join(dist, "chunks"))).map((f) => `chunks/${f}`)].filter(
+      (f) => f.endsWith(".js"),
     );
-    for (const m of js.matchAll(pattern)) specifiers.add(m[1] ?? m[2] ?? m[3] ?? "");
-    const foreign = [...specifiers].filter((s) => !isBuiltin(s) && s !== "@azure/functions-core");
+    assert.ok(files.length > 1, "main.js and the chunks it loads on demand");
+    const sources = new Map<string, string>();
+    for (const file of files) sources.set(file, await readFile(path.join(dist, file), "utf8"));
+    // esbuild routes CommonJS `require` calls through a shim (`var X=(e=>typeof require<"u"?require:…`),
+    // defined in one file and imported by the others under the name that file exports it as.
+    const shimOf = (js: string) => /var ([\w$]+)=\(\w+=>typeof require<"u"\?require/.exec(js)?.[1];
+    const shimExports = new Set<string>();
+    for (const js of sources.values()) {
+      const shim = shimOf(js);
+      if (!shim) continue;
+      for (const m of js.matchAll(/export\{([^}]*)\}/g))
+        for (const binding of (m[1] ?? "").split(",")) {
+          const [local, exported] = binding.split(" as ").map((x) => x.trim());
+          if (local === shim) shimExports.add(exported ?? local);
+        }
+    }
+    const specifiers = new Set<string>();
+    for (const [file, js] of sources) {
+      // (assert.ok, not assert.match: a failure must not print a megabyte of bundle)
+      assert.ok(!js.includes("node_modules/"), `${file} refers to a node_modules/ path`);
+      assert.ok(
+        js.startsWith('import { createRequire as __createRequire } from "node:module";'),
+        `banner of ${file}`,
+      );
+      const callers = ["require"];
+      const own = shimOf(js);
+      if (own) callers.push(own);
+      for (const m of js.matchAll(/import\{([^}]*)\}from"\.\.?\/[^"]+"/g))
+        for (const binding of (m[1] ?? "").split(",")) {
+          const [exported, local] = binding.split(" as ").map((x) => x.trim());
+          if (exported && shimExports.has(exported)) callers.push(local ?? exported);
+        }
+      // Call sites only: ajv keeps `'require("ajv/dist/runtime/uri")'` as a string for standalone code output.
+      const pattern = new RegExp(
+        `(?<![\\w'"\`.$])(?:${callers.map((n) => n.replace(/\$/g, "\\$")).join("|")})\\("([^"]+)"\\)|(?<![\\w-])from"([^"]+)"|\\bimport\\("([^"]+)"\\)`,
+        "g",
+      );
+      for (const m of js.matchAll(pattern)) specifiers.add(m[1] ?? m[2] ?? m[3] ?? "");
+    }
+    const foreign = [...specifiers].filter(
+      (s) => !isBuiltin(s) && s !== "@azure/functions-core" && !s.startsWith("./") && !s.startsWith("../"),
+    );
     assert.deepEqual(foreign, []);
     assert.ok(specifiers.has("@azure/functions-core"));
   });

@@ -76,10 +76,13 @@ describe("api/src/hosts/functions.ts", () => {
 
     const health = await call("GET", "/api/health");
     assert.equal(health.status, 200);
-    const healthBody = (await health.json()) as Record<string, unknown>;
+    const { checks, status, ...healthBody } = (await health.json()) as Record<string, unknown>;
+    // Reachability of Entra ID from this machine, one word, no detail; the status follows from it.
+    assert.deepEqual(Object.keys(checks as object), ["entra"]);
+    assert.match(String((checks as { entra: string }).entra), /^(ok|unavailable)$/);
+    assert.equal(status, (checks as { entra: string }).entra === "ok" ? "ok" : "degraded");
     const consent = new URL(String(healthBody.consentUrl));
     assert.deepEqual(healthBody, {
-      status: "ok",
       authMode: "entra",
       resource: `${ENV.PUBLIC_URL}/api/mcp`,
       authorizationServer: `https://login.microsoftonline.com/${ENV.ENTRA_TENANT_ID}/v2.0`,

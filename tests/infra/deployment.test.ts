@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { SETTINGS } from "../../api/src/config/config.ts";
+import { METRIC_NAMES } from "../../api/src/core/telemetry.ts";
 import { appRegistrationPermissions, graphPermissionsOf } from "../../api/src/mcp/permissions.ts";
 import { tools } from "../../api/src/mcp/tools/index.ts";
 import {
@@ -257,6 +258,53 @@ describe("no secrets", { skip }, () => {
       "None",
     );
     assert.equal(one(deployed, "Microsoft.Insights/components").properties?.DisableLocalAuth, true);
+  });
+});
+
+describe("alerts", { skip }, () => {
+  const rules = (s: Snapshot) => all(s, "Microsoft.Insights/scheduledQueryRules");
+  const rule = (s: Snapshot, metric: string) => {
+    const found = rules(s).filter((r) =>
+      r.properties?.criteria?.allOf?.some((c: { query?: string }) => c.query?.includes(`"${metric}"`)),
+    );
+    assert.equal(found.length, 1, `one alert rule on ${metric}`);
+    return { ...found[0]!, properties: found[0]!.properties ?? {} };
+  };
+
+  test("a refresh-token replay alerts at once, on Application Insights, at severity 1", () => {
+    const insights = one(deployed, "Microsoft.Insights/components");
+    const replay = rule(deployed, METRIC_NAMES.refreshReplays);
+    assert.equal(replay.kind, "LogAlert");
+    assert.deepEqual(replay.properties.scopes, [insights.id]);
+    assert.equal(replay.properties.enabled, true);
+    assert.equal(replay.properties.severity, 1);
+    assert.equal(replay.properties.evaluationFrequency, "PT5M");
+    const [criterion] = replay.properties.criteria.allOf;
+    assert.match(criterion.query, /^customMetrics \| where name == "mcp\.auth\.refresh_replays"/);
+    assert.equal(criterion.metricMeasureColumn, "replays");
+    assert.match(criterion.query, /summarize replays = sum\(valueSum\)/);
+    assert.equal(criterion.operator, "GreaterThan");
+    assert.equal(criterion.threshold, 0);
+  });
+
+  test("repeated On-Behalf-Of failures alert, per reason, over a 15-minute window", () => {
+    const insights = one(deployed, "Microsoft.Insights/components");
+    const obo = rule(deployed, METRIC_NAMES.oboFailures);
+    assert.deepEqual(obo.properties.scopes, [insights.id]);
+    assert.equal(obo.properties.windowSize, "PT15M");
+    const [criterion] = obo.properties.criteria.allOf;
+    assert.equal(criterion.metricMeasureColumn, "failures");
+    assert.equal(criterion.operator, "GreaterThan");
+    assert.ok(criterion.threshold >= 1);
+    assert.deepEqual(
+      criterion.dimensions.map((d: { name: string }) => d.name),
+      ["reason"],
+    );
+  });
+
+  test("only these two rules, notifying no one unless an action group is given", () => {
+    assert.equal(rules(deployed).length, 2);
+    for (const r of rules(deployed)) assert.deepEqual(r.properties?.actions, {});
   });
 });
 

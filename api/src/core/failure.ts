@@ -14,6 +14,9 @@
  * @module
  */
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import { DEFAULT_RETRY_AFTER_SEC } from "./deadlines.ts";
+import { escapeHtml } from "./html.ts";
+import { page, pageSecurityHeaders } from "./page.ts";
 
 export type FailureReason =
   // The caller's bearer token (RFC 6750 §3.1).
@@ -33,6 +36,7 @@ export type FailureReason =
   // Try again: now or after the given delay.
   | "throttled"
   | "upstream_unavailable"
+  | "storage_unavailable"
   // The operator must act: the server's identity or app registration.
   | "server_misconfigured"
   | "upstream_error";
@@ -43,6 +47,8 @@ export interface Answer {
   oauthError: string;
   /** The error code in an authorization response to the client (RFC 6749 §4.1.2.1; OIDC Core §3.1.2.6). */
   redirectError: string;
+  /** Try again: the answer carries `Retry-After` (the failure's own delay, else `DEFAULT_RETRY_AFTER_SEC`). */
+  retry?: true;
 }
 
 export const ANSWERS: Readonly<Record<FailureReason, Answer>> = {
@@ -64,11 +70,23 @@ export const ANSWERS: Readonly<Record<FailureReason, Answer>> = {
     redirectError: "interaction_required",
   },
   reauthenticate: { status: 401, oauthError: "invalid_token", redirectError: "login_required" },
-  throttled: { status: 429, oauthError: "temporarily_unavailable", redirectError: "temporarily_unavailable" },
+  throttled: {
+    status: 429,
+    oauthError: "temporarily_unavailable",
+    redirectError: "temporarily_unavailable",
+    retry: true,
+  },
   upstream_unavailable: {
     status: 503,
     oauthError: "temporarily_unavailable",
     redirectError: "temporarily_unavailable",
+    retry: true,
+  },
+  storage_unavailable: {
+    status: 503,
+    oauthError: "temporarily_unavailable",
+    redirectError: "temporarily_unavailable",
+    retry: true,
   },
   server_misconfigured: { status: 500, oauthError: "server_error", redirectError: "server_error" },
   upstream_error: { status: 502, oauthError: "server_error", redirectError: "server_error" },
@@ -104,8 +122,26 @@ export class Failure extends Error {
   }
 }
 
+/** Seconds to wait before trying again, for a failure that is worth retrying; `undefined` otherwise. */
+export function retryAfterOf(failure: Failure): number | undefined {
+  if (!ANSWERS[failure.reason].retry) return undefined;
+  return Math.max(1, Math.ceil(failure.retryAfterSec ?? DEFAULT_RETRY_AFTER_SEC));
+}
+
+/** The HTTP headers that go with a failure's answer: `Retry-After` when it is worth retrying. */
+export function failureHeaders(failure: Failure): Record<string, string> {
+  const after = retryAfterOf(failure);
+  return after === undefined ? {} : { "Retry-After": String(after) };
+}
+
+/** Failures that pass by themselves: the same request can succeed later, with nothing for anyone to fix. */
+export function isTransient(err: unknown): err is Failure {
+  return err instanceof Failure && ANSWERS[err.reason].retry === true;
+}
+
 /** A failure as the tool result an MCP client shows: the message, and the reason for programs. */
 export function toolResult(failure: Failure): CallToolResult {
+  const retryAfter = retryAfterOf(failure);
   return {
     isError: true,
     content: [{ type: "text", text: failure.message }],
@@ -113,7 +149,7 @@ export function toolResult(failure: Failure): CallToolResult {
       error: failure.reason,
       message: failure.message,
       ...(failure.url ? { url: failure.url } : {}),
-      ...(failure.retryAfterSec ? { retryAfter: failure.retryAfterSec } : {}),
+      ...(retryAfter !== undefined ? { retryAfter } : {}),
       ...(failure.claims ? { claims: failure.claims } : {}),
     },
   };
@@ -122,4 +158,30 @@ export function toolResult(failure: Failure): CallToolResult {
 /** `{ error, error_description }`, the OAuth error body (RFC 6749 §5.2). */
 export function oauthErrorBody(failure: Failure): { error: string; error_description: string } {
   return { error: ANSWERS[failure.reason].oauthError, error_description: failure.message };
+}
+
+/** Page titles for failures a person meets in the browser (sign-in, consent). */
+const PAGE_TITLES: Partial<Record<FailureReason, string>> = {
+  upstream_unavailable: "Try again shortly",
+  storage_unavailable: "Try again shortly",
+  throttled: "Try again shortly",
+  server_misconfigured: "The server needs attention",
+};
+
+/**
+ * A failure as a whole HTTP answer: the status from `ANSWERS`, `Retry-After` when it is worth retrying,
+ * and a page for browser endpoints (sign-in, consent) or the OAuth error JSON for API endpoints.
+ */
+export function failureResponse(failure: Failure, opts: { page: boolean }): Response {
+  const { status } = ANSWERS[failure.reason];
+  const headers = { "Cache-Control": "no-store", ...failureHeaders(failure) };
+  if (!opts.page) return Response.json(oauthErrorBody(failure), { status, headers });
+  const after = retryAfterOf(failure);
+  const body =
+    `<p>${escapeHtml(failure.message)}</p>` +
+    (after !== undefined ? `<p>Reload this page in ${after} seconds to continue.</p>` : "");
+  return new Response(page(PAGE_TITLES[failure.reason] ?? "Something went wrong", body), {
+    status,
+    headers: { "content-type": "text/html; charset=utf-8", ...pageSecurityHeaders([]), ...headers },
+  });
 }

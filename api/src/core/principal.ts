@@ -16,6 +16,8 @@ export interface Principal {
   scopes: string[];
   /** The client application that obtained the token (`azp`), when known. */
   clientId?: string;
+  /** Proxy mode: the correlation id of the sign-in that produced this token, for the logs. */
+  correlationId?: string;
   /**
    * An Entra access token for this server's API, to be exchanged On-Behalf-Of the user.
    * In Entra-direct mode it is the caller's bearer token; in proxy mode the stored upstream token.

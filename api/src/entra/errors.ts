@@ -23,12 +23,15 @@ export class UpstreamError extends Error {
   readonly status: number;
   readonly error: string;
   readonly aadsts?: number;
-  constructor(status: number, error: string, description: string) {
+  /** The answer's `Retry-After`, in seconds. */
+  readonly retryAfterSec?: number;
+  constructor(status: number, error: string, description: string, opts: { retryAfterSec?: number } = {}) {
     super(`Entra ID answered ${status} ${error}: ${description}`);
     this.name = "UpstreamError";
     this.status = status;
     this.error = error;
     this.aadsts = aadstsCode({ message: description });
+    this.retryAfterSec = opts.retryAfterSec;
   }
 }
 
@@ -69,6 +72,8 @@ export function claimsOf(err: unknown): string | undefined {
   }
   return undefined;
 }
+/** Entra's own "temporarily unavailable" and "throttled" codes, whatever the HTTP status says. */
+const TRANSIENT = new Set([90033, 90055, 90006, 50196]);
 
 /** Which reason an Entra error is: the user must act, try again, or the operator must act. */
 export function entraReason(err: unknown): FailureReason {
@@ -81,6 +86,8 @@ export function entraReason(err: unknown): FailureReason {
   if (code !== undefined && MISCONFIGURED.has(code)) return "server_misconfigured";
   const status = httpStatus(err);
   if (status !== undefined && (status >= 500 || status === 429)) return "upstream_unavailable";
+  if ((code !== undefined && TRANSIENT.has(code)) || oauthErrorCode(err) === "temporarily_unavailable")
+    return "upstream_unavailable";
   // RFC 6749 §5.2: the grant (code or refresh token) is invalid, expired or revoked.
   if (err instanceof UpstreamError && err.error === "invalid_grant") return "reauthenticate";
   if (code === undefined && status === undefined && isNetworkError(err)) return "upstream_unavailable";
@@ -152,12 +159,16 @@ export function entraFailure(
         `Your Microsoft Entra sign-in has expired${aadsts}. Reconnect to this server to sign in again.`,
         { cause: err },
       );
-    case "upstream_unavailable":
+    case "upstream_unavailable": {
+      const retryAfterSec = err instanceof UpstreamError ? err.retryAfterSec : undefined;
       return new Failure(
         reason,
-        `Microsoft Entra ID could not be reached or is unavailable${aadsts}; try again shortly.`,
-        { cause: err },
+        `Microsoft Entra ID could not be reached, is busy or is unavailable${aadsts}; try again ${
+          retryAfterSec ? `in ${retryAfterSec} seconds` : "shortly"
+        }. Your sign-in is intact.`,
+        { cause: err, retryAfterSec },
       );
+    }
     case "server_misconfigured":
       return new Failure(
         reason,
@@ -177,16 +188,42 @@ export function entraFailure(
 
 function httpStatus(err: unknown): number | undefined {
   if (err instanceof UpstreamError) return err.status;
-  // @azure/identity's AuthenticationError
-  const status = (err as { statusCode?: unknown } | undefined)?.statusCode;
-  return typeof status === "number" ? status : undefined;
+  // @azure/identity's AuthenticationError (`statusCode`), or MSAL's ServerError inside a credential's error
+  // (`status`, e.g. the managed-identity endpoint's answer).
+  const seen = new Set<unknown>();
+  for (
+    let e: unknown = err;
+    e && typeof e === "object" && !seen.has(e);
+    e = (e as { cause?: unknown }).cause
+  ) {
+    seen.add(e);
+    const { statusCode, status } = e as { statusCode?: unknown; status?: unknown };
+    if (typeof statusCode === "number") return statusCode;
+    if (typeof status === "number") return status;
+  }
+  return undefined;
 }
 
-function isNetworkError(err: unknown): boolean {
+/** The OAuth `error` of an Entra answer: ours, or @azure/identity's `errorResponse`, or MSAL's `errorCode`. */
+function oauthErrorCode(err: unknown): string | undefined {
+  if (err instanceof UpstreamError) return err.error;
+  const e = err as { errorResponse?: { error?: unknown }; errorCode?: unknown } | undefined;
+  const code = e?.errorResponse?.error ?? e?.errorCode;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** A failure to reach a service at all (refused, reset, timed out), as opposed to an answer. */
+export function isNetworkError(err: unknown): boolean {
   const name = (err as { name?: string } | undefined)?.name;
   // `AbortSignal.timeout()` rejects with a TimeoutError; a dropped connection is a TypeError from fetch.
   if (name === "TimeoutError" || name === "AbortError") return true;
-  const text = String((err as { message?: string })?.message ?? err);
+  let text = "";
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    text += ` ${String((e as { message?: string })?.message ?? e)} ${(e as { code?: string }).code ?? ""}`;
+    if (typeof e !== "object") break;
+  }
   return /ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|socket hang up|fetch failed|network|timed? ?out/i.test(
     text,
   );

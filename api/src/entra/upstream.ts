@@ -9,6 +9,8 @@
 import type { Config } from "../config/config.ts";
 import { type GraphPermission, graphScope } from "../config/graph-permissions.ts";
 import { callbackUrl, entraUrl } from "../config/paths.ts";
+import { DEADLINES, parseRetryAfter, quickRetryDelay, sleep } from "../core/deadlines.ts";
+import { Failure } from "../core/failure.ts";
 import { UpstreamError } from "./errors.ts";
 
 export interface UpstreamTokens {
@@ -91,11 +93,16 @@ export function createUpstreamClient(
 ): UpstreamClient {
   const doFetch = deps.fetch ?? fetch;
   const now = deps.now ?? Date.now;
-  async function post(tokenUrl: URL, params: Record<string, string>): Promise<UpstreamTokens> {
+  /** One token request at `tokenUrl` within the caller's deadline; see `post` for the retry. */
+  async function attempt(
+    tokenUrl: URL,
+    params: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<UpstreamTokens> {
     const body = new URLSearchParams({
       client_id: config.entra.clientId,
       client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-      client_assertion: await deps.getAssertion(),
+      client_assertion: await untilAborted(deps.getAssertion(), signal),
       ...params,
     });
     const started = now();
@@ -103,19 +110,23 @@ export function createUpstreamClient(
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
       body,
-      signal: AbortSignal.timeout(15_000),
+      signal,
     });
+    const retryAfterSec = parseRetryAfter(res.headers.get("retry-after"), now());
     let json: Record<string, unknown>;
     try {
       json = (await res.json()) as Record<string, unknown>;
     } catch {
-      throw new UpstreamError(res.status, "invalid_response", "the token endpoint did not answer JSON");
+      throw new UpstreamError(res.status, "invalid_response", "the token endpoint did not answer JSON", {
+        retryAfterSec,
+      });
     }
     if (!res.ok || typeof json.access_token !== "string") {
       throw new UpstreamError(
         res.status,
         String(json.error ?? "invalid_response"),
         String(json.error_description ?? ""),
+        { retryAfterSec },
       );
     }
     return {
@@ -129,21 +140,90 @@ export function createUpstreamClient(
     };
   }
 
+  /**
+   * A token request with a deadline and at most one quick retry: after a 5xx or 429 answer (Entra did not
+   * act on it), or, where repeating is harmless (`retryUnanswered`), after a connection that failed without
+   * an answer. A `Retry-After` longer than what fits is not waited out: the failure carries it instead.
+   */
+  async function post(
+    tokenUrl: URL,
+    params: Record<string, string>,
+    opts: { deadlineMs: number; retryUnanswered: boolean },
+  ): Promise<UpstreamTokens> {
+    const signal = AbortSignal.timeout(opts.deadlineMs);
+    const endAt = now() + opts.deadlineMs;
+    try {
+      return await attempt(tokenUrl, params, signal);
+    } catch (err) {
+      if (signal.aborted) throw timedOut(opts.deadlineMs, err);
+      const answered = err instanceof UpstreamError;
+      const retryable = answered
+        ? err.status >= 500 || err.status === 429
+        : opts.retryUnanswered && !(err instanceof Failure);
+      const wait = retryable
+        ? quickRetryDelay(answered ? err.retryAfterSec : undefined, endAt - now())
+        : undefined;
+      if (wait === undefined) throw err;
+      try {
+        await sleep(wait, signal);
+        return await attempt(tokenUrl, params, signal);
+      } catch (again) {
+        if (signal.aborted) throw timedOut(opts.deadlineMs, again);
+        throw again;
+      }
+    }
+  }
+
   return {
-    // The code comes back from the authority the browser signed in at.
+    // The code comes back from the authority the browser signed in at. A code is single use: when a
+    // request went out unanswered, Entra may have spent it, so no retry then.
     redeemCode: (code, codeVerifier) =>
-      post(entraUrl(config, "token", config.entra.signInTenant), {
-        grant_type: "authorization_code",
-        code,
-        code_verifier: codeVerifier,
-        redirect_uri: callbackUrl(config),
-        scope: upstreamScope(config),
-      }),
+      post(
+        entraUrl(config, "token", config.entra.signInTenant),
+        {
+          grant_type: "authorization_code",
+          code,
+          code_verifier: codeVerifier,
+          redirect_uri: callbackUrl(config),
+          scope: upstreamScope(config),
+        },
+        { deadlineMs: DEADLINES.codeRedemptionMs, retryUnanswered: false },
+      ),
+    // Entra keeps a refresh token valid after it issues the next one, so repeating the request is harmless.
     refresh: (refreshToken, tenantId) =>
-      post(entraUrl(config, "token", tenantId), {
-        grant_type: "refresh_token",
-        refresh_token: refreshToken,
-        scope: upstreamScope(config),
-      }),
+      post(
+        entraUrl(config, "token", tenantId),
+        { grant_type: "refresh_token", refresh_token: refreshToken, scope: upstreamScope(config) },
+        { deadlineMs: DEADLINES.upstreamRefreshMs, retryUnanswered: true },
+      ),
   };
+}
+
+/** The deadline passed: Entra is too slow right now, which is worth trying again. */
+function timedOut(deadlineMs: number, cause: unknown): Failure {
+  if (cause instanceof Failure) return cause;
+  return new Failure(
+    "upstream_unavailable",
+    `Microsoft Entra ID did not answer within ${deadlineMs / 1000} seconds; try again shortly.`,
+    { cause },
+  );
+}
+
+/** `promise`, or the signal's reason once it aborts (the promise itself is left to settle). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
 }

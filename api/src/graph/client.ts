@@ -5,13 +5,16 @@
  * the user, for exactly the calling tool's permissions (`scopes`). A `401` from Graph drops the cached
  * token and retries once with a fresh exchange; a `401` with a CAE claims challenge
  * (`error="insufficient_claims"`) retries once with an exchange that carries those claims, and if Graph
- * still challenges, the claims reach the user as an `insufficient_claims` failure.
+ * still challenges, the claims reach the user as an `insufficient_claims` failure. Every request has a
+ * deadline and at most one quick retry (`core/deadlines.ts`).
  *
  * @module
  */
 
+import { DEADLINES, parseRetryAfter, quickRetryDelay, sleep } from "../core/deadlines.ts";
 import { Failure } from "../core/failure.ts";
 import type { Principal } from "../core/principal.ts";
+import { inSpan, SpanKind } from "../core/telemetry.ts";
 import type { GraphTokenProvider } from "../entra/obo.ts";
 
 export interface GraphClient {
@@ -59,27 +62,52 @@ export function claimsChallenge(header: string | null): string | undefined {
 export function graphClientFor(principal: Principal, deps: GraphClientDeps): GraphClient {
   const doFetch = deps.fetch ?? fetch;
 
+  /**
+   * One GET within `DEADLINES.graphMs`: a `401` drops the cached token and tries once with a fresh
+   * exchange; a 5xx, 429 or dropped connection is tried once more when the wait fits (`quickRetryDelay`).
+   */
   async function get(path: string, accept: string): Promise<Response> {
+    const signal = AbortSignal.timeout(DEADLINES.graphMs);
+    const endAt = Date.now() + DEADLINES.graphMs;
+    let refreshed = false;
+    let retried = false;
     let claims: string | undefined;
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       const token = await deps.tokens.getToken(principal, deps.scopes, claims ? { claims } : {});
       let res: Response;
       try {
-        res = await doFetch(`${deps.baseUrl}${path}`, {
-          headers: { authorization: `Bearer ${token}`, accept },
-          signal: AbortSignal.timeout(15_000),
-        });
+        // The span names no path and no query (they can name people or what they look for): the status only.
+        res = await inSpan(
+          "graph.request",
+          { "http.request.method": "GET" },
+          async (span) => {
+            const answer = await doFetch(`${deps.baseUrl}${path}`, {
+              headers: { authorization: `Bearer ${token}`, accept },
+              signal,
+            });
+            span.setAttribute("http.response.status_code", answer.status);
+            return answer;
+          },
+          SpanKind.CLIENT,
+        );
       } catch (err) {
+        const wait = retried || signal.aborted ? undefined : quickRetryDelay(undefined, endAt - Date.now());
+        if (wait !== undefined) {
+          retried = true;
+          await sleep(wait, signal).catch(() => {});
+          if (!signal.aborted) continue;
+        }
         throw new Failure(
           "upstream_unavailable",
-          "Microsoft Graph could not be reached; try again shortly.",
-          {
-            cause: err,
-          },
+          signal.aborted
+            ? `Microsoft Graph did not answer within ${DEADLINES.graphMs / 1000} seconds; try again shortly.`
+            : "Microsoft Graph could not be reached; try again shortly.",
+          { cause: err },
         );
       }
       const challenge = res.status === 401 ? claimsChallenge(res.headers.get("www-authenticate")) : undefined;
-      if (res.status === 401 && attempt === 0) {
+      if (res.status === 401 && !refreshed) {
+        refreshed = true;
         deps.tokens.invalidate(principal, deps.scopes);
         await res.body?.cancel();
         claims = challenge;
@@ -93,6 +121,19 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
             "for example your location, device or sign-in was revoked.",
           { claims: challenge },
         );
+      }
+      if ((res.status >= 500 || res.status === 429) && !retried) {
+        const wait = quickRetryDelay(parseRetryAfter(res.headers.get("retry-after")), endAt - Date.now());
+        if (wait !== undefined) {
+          retried = true;
+          await res.body?.cancel();
+          await sleep(wait, signal).catch(() => {});
+          if (!signal.aborted) continue;
+          throw new Failure(
+            "upstream_unavailable",
+            "Microsoft Graph did not answer in time; try again shortly.",
+          );
+        }
       }
       return res;
     }
@@ -110,7 +151,7 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
     }
     const detail = code ? ` (${code})` : "";
     if (res.status === 429) {
-      const retryAfterSec = Number(res.headers.get("retry-after")) || undefined;
+      const retryAfterSec = parseRetryAfter(res.headers.get("retry-after")) || undefined;
       return new Failure(
         "throttled",
         `Microsoft Graph is throttling requests${detail}; try again${retryAfterSec ? ` in ${retryAfterSec} seconds` : " shortly"}.`,
@@ -118,9 +159,11 @@ export function graphClientFor(principal: Principal, deps: GraphClientDeps): Gra
       );
     }
     if (res.status >= 500) {
+      const retryAfterSec = parseRetryAfter(res.headers.get("retry-after")) || undefined;
       return new Failure(
         "upstream_unavailable",
-        `Microsoft Graph is unavailable (HTTP ${res.status})${detail}; try again shortly.`,
+        `Microsoft Graph is unavailable (HTTP ${res.status})${detail}; try again ${retryAfterSec ? `in ${retryAfterSec} seconds` : "shortly"}.`,
+        { retryAfterSec },
       );
     }
     if (res.status === 403) {

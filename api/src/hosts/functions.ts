@@ -30,13 +30,17 @@ let appReady: Promise<Fetch> | undefined;
 function loadApp(): Promise<Fetch> {
   if (!appReady) {
     appReady = (async () => {
-      const [{ createApp }, { loadConfig }, { nodeHostDeps }, { frontEndAddress }] = await Promise.all([
-        import("../app.ts"),
-        import("../config/config.ts"),
-        import("./node-deps.ts"),
-        import("../authorization-server/clients/rate-limit.ts"),
-      ]);
+      const [{ createApp }, { loadConfig }, { nodeHostDeps }, { frontEndAddress }, { startTelemetry }] =
+        await Promise.all([
+          import("../app.ts"),
+          import("../config/config.ts"),
+          import("./node-deps.ts"),
+          import("../authorization-server/clients/rate-limit.ts"),
+          import("./telemetry.ts"),
+        ]);
       const config = loadConfig(process.env);
+      // Application Insights through the Azure Monitor distro (the Function App sets its connection string).
+      await startTelemetry(process.env);
       // Per-caller limits key on the address Azure's front end saw (no socket of the caller's here).
       const hono = createApp(config, { ...nodeHostDeps(config), callerAddress: frontEndAddress });
       return (request: Request) => hono.fetch(request);

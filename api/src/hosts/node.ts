@@ -15,6 +15,7 @@ import { createApp } from "../app.ts";
 import { ConfigError, loadConfig } from "../config/config.ts";
 import { createLandingSite } from "./landing.ts";
 import { nodeHostDeps } from "./node-deps.ts";
+import { startTelemetry } from "./telemetry.ts";
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -27,6 +28,8 @@ try {
   throw err;
 }
 
+// OpenTelemetry when the environment names a destination (see telemetry.ts); nothing is loaded otherwise.
+const telemetry = await startTelemetry(process.env);
 const app = createApp(config, nodeHostDeps(config));
 // The landing page at `/`, as the Static Web App serves it on Azure.
 const landing = createLandingSite(config, {
@@ -34,6 +37,11 @@ const landing = createLandingSite(config, {
   swaConfigPath: fileURLToPath(new URL("../../../staticwebapp.config.json", import.meta.url)),
 });
 const port = Number(process.env.PORT ?? 7071);
+/**
+ * How long a stopping server lets requests in progress finish: more than the slowest request's outbound
+ * deadlines (`core/deadlines.ts`: renewing a sign-in, the On-Behalf-Of exchange, then Graph).
+ */
+const shutdownGraceMs = shutdownGraceOf(process.env.SHUTDOWN_GRACE_SEC);
 const hostname = process.env.HOST ?? "127.0.0.1";
 const fetchHandler: typeof app.fetch = async (req, ...rest) =>
   (await landing(req)) ?? app.fetch(req, ...rest);
@@ -45,6 +53,7 @@ const server = serve({ fetch: fetchHandler, port, hostname }, (info) => {
       url: `http://${hostname}:${info.port}`,
       mcp: config.resource,
       authMode: config.authMode,
+      telemetry: telemetry?.target ?? "none",
     }),
   );
 });
@@ -54,6 +63,8 @@ const server = serve({ fetch: fetchHandler, port, hostname }, (info) => {
 // connection whose previous request the client aborted (a dropped SSE stream): it would hold `close` for the
 // whole keep-alive timeout.
 const inProgress = new Map<Socket, number>();
+/** Responses not finished yet: what shutdown waits for, and answers if they outlast the grace period. */
+const unfinished = new Set<ServerResponse>();
 const httpServer = server as HttpServer;
 httpServer.on("connection", (socket: Socket) => {
   inProgress.set(socket, 0);
@@ -62,18 +73,54 @@ httpServer.on("connection", (socket: Socket) => {
 httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
   const socket = req.socket;
   inProgress.set(socket, (inProgress.get(socket) ?? 0) + 1);
+  unfinished.add(res);
   res.once("close", () => {
+    unfinished.delete(res);
     if (inProgress.has(socket)) inProgress.set(socket, Math.max(0, (inProgress.get(socket) ?? 1) - 1));
   });
 });
 
+/**
+ * Requests still running when the grace period ends: each gets a `503` with `Retry-After` (or, when its
+ * answer had begun, its connection is closed, which the client sees as a cut response), then the process
+ * exits 1 so that a supervisor knows requests were cut.
+ */
+let cut = 0;
+function cutUnfinished(): void {
+  cut = unfinished.size;
+  for (const res of unfinished) {
+    if (!res.headersSent) {
+      res.writeHead(503, {
+        "content-type": "application/json",
+        "cache-control": "no-store",
+        "retry-after": "5",
+        connection: "close",
+      });
+      res.end(
+        JSON.stringify({
+          error: "temporarily_unavailable",
+          error_description: "The server is restarting and could not finish this request; try again shortly.",
+        }),
+      );
+    } else res.destroy();
+  }
+  console.warn(
+    JSON.stringify({
+      level: "warn",
+      msg: "stopped with requests still in progress",
+      cut,
+      graceMs: shutdownGraceMs,
+    }),
+  );
+  // Let the answers leave before the process goes.
+  setTimeout(() => process.exit(cut ? 1 : 0), 200).unref();
+}
+
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
-    // Requests held open by clients must not keep the process alive forever.
-    setTimeout(() => {
-      console.warn(JSON.stringify({ level: "warn", msg: "stopped with requests still in progress" }));
-      process.exit(0);
-    }, 3000).unref();
+    // Requests held open by clients (or by a slow upstream) must not keep the process alive forever; the
+    // grace period covers the outbound deadlines of the slowest request (see `core/deadlines.ts`).
+    setTimeout(cutUnfinished, shutdownGraceMs).unref();
     // End the SSE streams first (their clients see a clean end of stream), then stop accepting
     // connections and close each one as soon as no request is in progress on it.
     void app
@@ -84,7 +131,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       .finally(() => {
         httpServer.close(() => {
           console.log(JSON.stringify({ level: "info", msg: "stopped" }));
-          process.exit(0);
+          // Send what telemetry is still buffered; the grace timer above bounds the wait.
+          void (telemetry?.shutdown() ?? Promise.resolve())
+            .catch(() => {})
+            .finally(() => process.exit(cut ? 1 : 0));
         });
         const closeUnused = () => {
           for (const [socket, n] of inProgress) if (n === 0) socket.destroy();
@@ -93,4 +143,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
         setInterval(closeUnused, 50).unref();
       });
   });
+}
+
+function shutdownGraceOf(value: string | undefined): number {
+  const sec = Number(value?.trim() || 50);
+  if (!Number.isFinite(sec) || sec < 0 || sec > 600) {
+    console.error(`SHUTDOWN_GRACE_SEC must be a number of seconds from 0 to 600, got "${value}"`);
+    process.exit(78); // EX_CONFIG
+  }
+  return sec * 1000;
 }

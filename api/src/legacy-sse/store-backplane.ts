@@ -64,8 +64,10 @@ export class StoreBackplane implements Backplane {
   constructor(store: Store, opts: StoreBackplaneOptions) {
     this.#store = store;
     this.#opts = {
-      recordTtlSec: 60,
-      heartbeatMs: 20_000,
+      // A crashed instance's sessions stop counting against their user's limit within `recordTtlSec`:
+      // short, with a heartbeat several times within it so that one slow storage call does not drop a stream.
+      recordTtlSec: 10,
+      heartbeatMs: 3_000,
       minPollMs: 50,
       maxPollMs: 250,
       messageTtlSec: 300,

@@ -25,6 +25,7 @@ import { graphScope } from "../config/graph-permissions.ts";
 import { Failure, toolResult } from "../core/failure.ts";
 import type { Logger } from "../core/log.ts";
 import { type Principal, principalOf } from "../core/principal.ts";
+import { auditToolCall, errorType, inSpan, type ToolAudit } from "../core/telemetry.ts";
 import type { GraphTokenProvider } from "../entra/obo.ts";
 import { type GraphClient, graphClientFor } from "../graph/client.ts";
 import type { ToolDefinition } from "./tool.ts";
@@ -81,29 +82,47 @@ export function createMcp(
             inputSchema: tool.inputSchema,
             annotations: tool.annotations,
           },
-          async (
+          (
             input: Record<string, unknown>,
             ctx: ServerContext,
-          ): Promise<CallToolResult | InputRequiredResult> => {
-            try {
-              return await tool.handler(input, toolCtx);
-            } catch (err) {
-              if (err instanceof Failure) {
-                deps.logger.warn("tool failed", {
+          ): Promise<CallToolResult | InputRequiredResult> =>
+            inSpan(`mcp.tool ${tool.name}`, { "mcp.tool.name": tool.name }, async () => {
+              const started = performance.now();
+              let outcome = "error";
+              try {
+                const result = await tool.handler(input, toolCtx);
+                outcome = result.isError ? "tool_error" : "ok";
+                return result;
+              } catch (err) {
+                outcome = errorType(err);
+                if (err instanceof Failure) {
+                  outcome = err.reason;
+                  deps.logger.warn("tool failed", {
+                    tool: tool.name,
+                    reason: err.reason,
+                    oid: principal.objectId,
+                    correlationId: principal.correlationId,
+                    cause: causeText(err),
+                  });
+                  const failure = await withStepUpLink(err, principal);
+                  const elicitation = linkElicitation(failure, ctx);
+                  if (elicitation) return elicitation;
+                  onToolFailure?.(failure);
+                  return toolResult(failure);
+                }
+                throw err;
+              } finally {
+                audit(deps.logger, {
                   tool: tool.name,
-                  reason: err.reason,
-                  oid: principal.objectId,
-                  cause: causeText(err),
+                  tenantId: principal.tenantId,
+                  objectId: principal.objectId,
+                  clientId: principal.clientId,
+                  outcome,
+                  durationMs: Math.round((performance.now() - started) * 100) / 100,
+                  correlationId: principal.correlationId,
                 });
-                const failure = await withStepUpLink(err, principal);
-                const elicitation = linkElicitation(failure, ctx);
-                if (elicitation) return elicitation;
-                onToolFailure?.(failure);
-                return toolResult(failure);
               }
-              throw err;
-            }
-          },
+            }),
         );
       }
       return server;
@@ -152,6 +171,21 @@ function linkElicitation(failure: Failure, ctx: ServerContext): InputRequiredRes
       }),
     },
   });
+}
+
+/** The audit trail of tool calls: who (tid/oid), which client, which tool, how it went, how long it took. */
+function audit(logger: Logger, record: ToolAudit): void {
+  logger.info("tool call", {
+    audit: "tool_call",
+    tool: record.tool,
+    tid: record.tenantId,
+    oid: record.objectId,
+    client: record.clientId,
+    outcome: record.outcome,
+    durationMs: record.durationMs,
+    correlationId: record.correlationId,
+  });
+  auditToolCall(record);
 }
 
 function causeText(err: Error): string | undefined {

@@ -19,8 +19,9 @@ import {
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "../config/config.ts";
 import { resourceMetadataUrl } from "../config/paths.ts";
-import { ANSWERS, Failure, oauthErrorBody } from "../core/failure.ts";
+import { ANSWERS, Failure, failureHeaders, oauthErrorBody } from "../core/failure.ts";
 import { type AuthVariables, principalOf, type TokenVerifier, toAuthInfo } from "../core/principal.ts";
+import { inSpan, telemetry } from "../core/telemetry.ts";
 
 /** The scope a client must request, as the challenge and the metadata advertise it. */
 export function challengeScope(config: Pick<Config, "authMode" | "entra">): string {
@@ -68,8 +69,7 @@ export function challenge(config: Config, failure?: Failure, resource = config.r
   }
   if (status !== 401 && status !== 403) {
     // Not the caller's token (Entra's keys unreachable, say): no challenge, which would restart sign-in.
-    const headers: Record<string, string> = status === 503 ? { "Retry-After": "5" } : {};
-    return Response.json(oauthErrorBody(failure), { status, headers });
+    return Response.json(oauthErrorBody(failure), { status, headers: failureHeaders(failure) });
   }
   // The SDK builds the challenge for a refused token: 401 invalid_token or 403 insufficient_scope, with
   // the error, the scope and the metadata URL (RFC 6750 §3, RFC 9728 §5.1).
@@ -97,20 +97,27 @@ export function requireBearer(
     let authInfo: AuthInfo;
     try {
       // The SDK parses the header, runs our verifier and checks the expiry it reports.
-      authInfo = await verifyBearerToken(header, {
-        verifier: {
-          async verifyAccessToken(token) {
-            const verified = await verifier.verify(token);
-            return toAuthInfo(verified.principal, token, verified.expiresAt, config.resource);
+      authInfo = await inSpan("auth.verify_token", { "mcp.auth.mode": config.authMode }, () =>
+        verifyBearerToken(header, {
+          verifier: {
+            async verifyAccessToken(token) {
+              const verified = await verifier.verify(token);
+              return toAuthInfo(verified.principal, token, verified.expiresAt, config.resource);
+            },
           },
-        },
-      });
+        }),
+      );
     } catch (err) {
-      if (err instanceof Failure) return challenge(config, err, resource);
       // The SDK's own refusals (no Bearer scheme, no token, an expired token) are all `invalid_token`.
-      if (err instanceof OAuthError)
-        return challenge(config, new Failure("invalid_token", err.message), resource);
-      throw err;
+      const failure =
+        err instanceof Failure
+          ? err
+          : err instanceof OAuthError
+            ? new Failure("invalid_token", err.message)
+            : undefined;
+      if (!failure) throw err;
+      telemetry.authFailure(failure.reason, "bearer");
+      return challenge(config, failure, resource);
     }
     c.set("principal", principalOf(authInfo));
     c.set("authInfo", authInfo);

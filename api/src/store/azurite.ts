@@ -11,6 +11,7 @@
  */
 import { AzureNamedKeyCredential, TableClient } from "@azure/data-tables";
 import { isLoopbackHost } from "../core/loopback.ts";
+import { TABLE_CLIENT_OPTIONS } from "./tables.ts";
 
 export const AZURITE_ACCOUNT = "devstoreaccount1";
 // The public, documented development key every Azurite instance accepts.
@@ -41,5 +42,6 @@ export function azuriteTableClient(endpoint: number | string, tableName: string)
   return new TableClient(url, tableName, new AzureNamedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY), {
     // Azurite speaks plain http on loopback.
     allowInsecureConnection: url.startsWith("http:"),
+    ...TABLE_CLIENT_OPTIONS,
   });
 }

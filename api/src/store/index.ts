@@ -14,7 +14,7 @@ import { ManagedIdentityCredential, type TokenCredential } from "@azure/identity
 import type { Config } from "../config/config.ts";
 import { azuriteTableClient, isAzuriteEndpoint } from "./azurite.ts";
 import type { Store } from "./store.ts";
-import { TableStore } from "./tables.ts";
+import { TABLE_CLIENT_OPTIONS, TableStore } from "./tables.ts";
 
 export type { Entry, Kind, PutOptions, Store } from "./store.ts";
 export { StoreConflictError, StoreValueError } from "./store.ts";
@@ -38,6 +38,7 @@ export function createStore(config: Pick<Config, "storage">, opts: CreateStoreOp
         tableEndpoint,
         tableName,
         opts.credential ?? new ManagedIdentityCredential({ clientId: opts.managedIdentityClientId }),
+        TABLE_CLIENT_OPTIONS,
       );
   return new TableStore(client, { now: opts.now });
 }

@@ -10,9 +10,16 @@
  * Conditions map to the service's own: `ifAbsent` is an insert (409 if present), `ifMatch` an
  * `If-Match` replace or delete (412 if changed); both surface as `StoreConflictError`.
  *
+ * Every call to the service has a deadline (`DEADLINES.storageMs`, the SDK's one retry included: see
+ * `TABLE_CLIENT_OPTIONS`). A service that is down, unreachable or does not answer in time surfaces as a
+ * `Failure("storage_unavailable")`, which every endpoint answers with `503` and `Retry-After`; nothing is
+ * cached, so the next request after the service returns simply works.
+ *
  * @module
  */
 import type { TableClient } from "@azure/data-tables";
+import { DEADLINES } from "../core/deadlines.ts";
+import { Failure } from "../core/failure.ts";
 import {
   assertKey,
   type Entry,
@@ -29,6 +36,17 @@ import {
 export interface TableStoreOptions {
   /** The clock, in ms since the epoch (`Date.now` by default). */
   now?: () => number;
+  /** The deadline of one call to the service (default `DEADLINES.storageMs`). */
+  timeoutMs?: number;
+}
+
+/** Client options for the table: one quick retry, so a call and its retry fit in `DEADLINES.storageMs`. */
+export const TABLE_CLIENT_OPTIONS = {
+  retryOptions: { maxRetries: 1, retryDelayInMs: 200, maxRetryDelayInMs: 1_000 },
+} as const;
+
+interface CallOptions {
+  abortSignal: AbortSignal;
 }
 
 interface StoredEntity {
@@ -45,16 +63,30 @@ const MAX_KEY_CHARS = 1024;
 export class TableStore implements Store {
   readonly #client: TableClient;
   readonly #now: () => number;
+  readonly #timeoutMs: number;
   #ready: Promise<void> | undefined;
 
   constructor(client: TableClient, opts: TableStoreOptions = {}) {
     this.#client = client;
     this.#now = opts.now ?? Date.now;
+    this.#timeoutMs = opts.timeoutMs ?? DEADLINES.storageMs;
+  }
+
+  /**
+   * One call to the service within the deadline. The service's own verdicts (404, 409, 412, …) come back
+   * as they are for the caller to read; no answer, a 5xx, a throttle or a timeout is `storage_unavailable`.
+   */
+  async #call<T>(fn: (opts: CallOptions) => Promise<T>): Promise<T> {
+    try {
+      return await fn({ abortSignal: AbortSignal.timeout(this.#timeoutMs) });
+    } catch (err) {
+      throw unavailableOr(err);
+    }
   }
 
   /** Creates the table if missing, once per store; a failure is retried on the next call. */
   ready(): Promise<void> {
-    this.#ready ??= this.#client.createTable().catch((err) => {
+    this.#ready ??= this.#call((o) => this.#client.createTable(o)).catch((err) => {
       this.#ready = undefined;
       throw err;
     });
@@ -66,7 +98,7 @@ export class TableStore implements Store {
     await this.ready();
     let entity: StoredEntity;
     try {
-      entity = await this.#client.getEntity<StoredEntity>(pk, rk);
+      entity = await this.#call((o) => this.#client.getEntity<StoredEntity>(pk, rk, o));
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw err;
@@ -87,25 +119,32 @@ export class TableStore implements Store {
     await this.ready();
     try {
       if (opts.ifMatch !== undefined) {
-        return etagOf(await this.#client.updateEntity(entity, "Replace", { etag: opts.ifMatch }));
+        return etagOf(
+          await this.#call((o) => this.#client.updateEntity(entity, "Replace", { ...o, etag: opts.ifMatch })),
+        );
       }
-      if (!opts.ifAbsent) return etagOf(await this.#client.upsertEntity(entity, "Replace"));
+      if (!opts.ifAbsent)
+        return etagOf(await this.#call((o) => this.#client.upsertEntity(entity, "Replace", o)));
       try {
-        return etagOf(await this.#client.createEntity(entity));
+        return etagOf(await this.#call((o) => this.#client.createEntity(entity, o)));
       } catch (err) {
         if (statusOf(err) !== 409) throw err;
       }
       // A row exists. It blocks the insert only while it is live; an expired one is replaced, but only
       // the version just read, so a concurrent creator can't be overwritten.
-      const existing = await this.#client.getEntity<StoredEntity>(pk, rk).catch((err) => {
-        if (statusOf(err) === 404) return undefined;
-        throw err;
-      });
-      if (!existing) return etagOf(await this.#client.createEntity(entity));
+      const existing = await this.#call((o) => this.#client.getEntity<StoredEntity>(pk, rk, o)).catch(
+        (err) => {
+          if (statusOf(err) === 404) return undefined;
+          throw err;
+        },
+      );
+      if (!existing) return etagOf(await this.#call((o) => this.#client.createEntity(entity, o)));
       if (expiresAtOf(existing) > this.#now()) {
         throw new StoreConflictError(kind, id, "a live row already exists");
       }
-      return etagOf(await this.#client.updateEntity(entity, "Replace", { etag: existing.etag }));
+      return etagOf(
+        await this.#call((o) => this.#client.updateEntity(entity, "Replace", { ...o, etag: existing.etag })),
+      );
     } catch (err) {
       throw conflictOr(err, kind, id);
     }
@@ -115,7 +154,9 @@ export class TableStore implements Store {
     const [pk, rk] = keysOf(kind, id);
     await this.ready();
     try {
-      await this.#client.deleteEntity(pk, rk, opts.ifMatch !== undefined ? { etag: opts.ifMatch } : {});
+      await this.#call((o) =>
+        this.#client.deleteEntity(pk, rk, opts.ifMatch !== undefined ? { ...o, etag: opts.ifMatch } : o),
+      );
       return true;
     } catch (err) {
       if (statusOf(err) === 404) return false;
@@ -138,7 +179,7 @@ export class TableStore implements Store {
     const deleteOne = async (pk: string, rk: string, etag: string | undefined): Promise<number> => {
       try {
         // With the etag listed, so a row rewritten meanwhile (a fresh row under a reused id) stays.
-        await this.#client.deleteEntity(pk, rk, etag ? { etag } : {});
+        await this.#call((o) => this.#client.deleteEntity(pk, rk, etag ? { ...o, etag } : o));
         return 1;
       } catch (err) {
         if (statusOf(err) === 404 || statusOf(err) === 412) return 0;
@@ -182,6 +223,41 @@ function etagOf(response: { etag?: string }): { etag: string } {
 
 function statusOf(err: unknown): number | undefined {
   return (err as { statusCode?: number } | null)?.statusCode;
+}
+
+/** The service could not be used right now (no answer, 5xx, throttled, timed out): `storage_unavailable`. */
+function unavailableOr(err: unknown): unknown {
+  const status = statusOf(err);
+  const unanswered = status === undefined && isUnreachable(err);
+  if (!unanswered && !(status !== undefined && (status >= 500 || status === 408 || status === 429))) {
+    return err; // the service's own verdict, or not a storage problem at all (a credential, a bug)
+  }
+  return new Failure(
+    "storage_unavailable",
+    "The server's storage is unavailable right now; try again shortly.",
+    {
+      cause: err,
+      log: { status, error: String((err as Error)?.message ?? err).slice(0, 200) },
+    },
+  );
+}
+
+/** Refused, reset, timed out or aborted: the service did not answer. */
+function isUnreachable(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (
+    let e: unknown = err;
+    e && typeof e === "object" && !seen.has(e);
+    e = (e as { cause?: unknown }).cause
+  ) {
+    seen.add(e);
+    const { name, code, message } = e as { name?: string; code?: string; message?: string };
+    if (name === "AbortError" || name === "TimeoutError") return true;
+    if (code && /^(ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|REQUEST_SEND_ERROR|UND_ERR)/.test(code))
+      return true;
+    if (/ECONNREFUSED|ECONNRESET|socket hang up|aborted|timed? ?out/i.test(message ?? "")) return true;
+  }
+  return false;
 }
 
 function conflictOr(err: unknown, kind: Kind, id: string): unknown {

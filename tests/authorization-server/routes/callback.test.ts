@@ -40,6 +40,15 @@ class Jar {
 
 /** Authorize, approve, and come back from Entra with a code; returns where the client is sent. */
 async function signInReturning(app: ReturnType<typeof createApp>): Promise<URL> {
+  const { back } = await signInCallback(app);
+  assert.equal(back.status, 302);
+  return new URL(back.headers.get("location") ?? "");
+}
+
+/** Authorize, approve, and come back from Entra with a code; returns the callback's answer and how to repeat it. */
+async function signInCallback(
+  app: ReturnType<typeof createApp>,
+): Promise<{ back: Response; again: () => Promise<Response> }> {
   const jar = new Jar();
   const authorize = new URL("/authorize", PUBLIC_URL);
   authorize.search = new URLSearchParams({
@@ -73,8 +82,7 @@ async function signInReturning(app: ReturnType<typeof createApp>): Promise<URL> 
     state: toEntra.searchParams.get("state") ?? "",
   }).toString();
   const back = await app.request(callback, { headers: { cookie: jar.header } });
-  assert.equal(back.status, 302);
-  return new URL(back.headers.get("location") ?? "");
+  return { back, again: async () => app.request(callback, { headers: { cookie: jar.header } }) };
 }
 
 describe("/oauth/callback: the code cannot be redeemed", () => {
@@ -101,15 +109,29 @@ describe("/oauth/callback: the code cannot be redeemed", () => {
     assert.doesNotMatch(description, /unreachable|could not be reached/);
   });
 
-  it("Entra is down: temporarily_unavailable, try again shortly", async () => {
+  it("Entra is down: a page that says try again, with Retry-After; the sign-in stays open for it", async () => {
+    let calls = 0;
     const app = createApp(config, {
       store: new MemoryStore(),
       getAssertion: async () => "mi-assertion",
-      fetch: async () => Response.json({ error: "temporarily_unavailable" }, { status: 503 }),
+      fetch: async () => {
+        calls++;
+        return Response.json(
+          { error: "temporarily_unavailable" },
+          { status: 503, headers: { "retry-after": "7" } },
+        );
+      },
       logger: silentLogger,
     });
-    const back = await signInReturning(app);
-    assert.equal(back.searchParams.get("error"), "temporarily_unavailable");
-    assert.match(back.searchParams.get("error_description") ?? "", /try again shortly/);
+    const { back, again } = await signInCallback(app);
+    assert.equal(back.status, 503);
+    assert.equal(back.headers.get("retry-after"), "7");
+    assert.match(back.headers.get("content-type") ?? "", /text\/html/);
+    assert.match(await back.text(), /try again in 7 seconds/);
+    assert.equal(calls, 1, "a Retry-After longer than a quick retry is not waited out");
+    // Reloading finds the same sign-in (not "Sign-in expired"), and tries Entra again.
+    const second = await again();
+    assert.equal(second.status, 503);
+    assert.equal(calls, 2);
   });
 });

@@ -100,7 +100,9 @@ describe("renewing the user's Entra token (RFC 6749 §6) when it fails", () => {
       assert.deepEqual(toolResult(failure).structuredContent, {
         error: "upstream_unavailable",
         message: failure.message,
+        retryAfter: 5,
       });
+      assert.match(failure.message, /sign-in is intact/);
     });
   }
 

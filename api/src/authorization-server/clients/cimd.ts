@@ -25,6 +25,7 @@
  * @module
  */
 
+import { DEADLINES } from "../../core/deadlines.ts";
 import { isLoopbackHost } from "../../core/loopback.ts";
 import { AsError, OAuthErrorCode, ok, type Rejection, type Result, reject } from "../errors.ts";
 import { ipLiteral, nonPublicReason } from "./ip.ts";
@@ -442,7 +443,7 @@ export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
     now = Date.now,
     allowLoopbackHttp = false,
     maxBytes = 5 * 1024,
-    timeoutMs = 5_000,
+    timeoutMs = DEADLINES.cimdMs,
     maxCacheSec = 24 * 3600,
     defaultCacheSec = 300,
     maxCacheEntries = 1000,

@@ -26,7 +26,9 @@ import { describeGraphPermissions, type GraphPermission } from "../../config/gra
 import { isOwnResource } from "../../config/paths.ts";
 import { randomToken, sha256b64url } from "../../core/encoding.ts";
 import { escapeHtml } from "../../core/html.ts";
+import { withFields } from "../../core/log.ts";
 import { page, pageSecurityHeaders } from "../../core/page.ts";
+import { telemetry } from "../../core/telemetry.ts";
 import { upstreamAuthorizeUrl } from "../../entra/upstream.ts";
 import { StoreValueError } from "../../store/store.ts";
 import { renderConsentPage } from "../browser/consent-page.ts";
@@ -35,6 +37,7 @@ import { redirectUriMatches } from "../clients/redirect-uri.ts";
 import { AsError } from "../errors.ts";
 import { type AsContext, errorPage, redirectToClient, tooManyRequestsPage } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
+import { signInCorrelationId } from "./register.ts";
 
 export const PENDING_TTL_SEC = 10 * 60;
 const CONSENT_COOKIE = "mcp-consent";
@@ -67,6 +70,8 @@ export interface PendingAuthorization {
   scopes: string[];
   resource?: string;
   csrf: string;
+  /** Ties every log line of this sign-in together, from the registration to the first MCP call. */
+  correlationId?: string;
 }
 
 /** The Entra leg of a pending authorization, keyed by the hash of the `state` sent to Entra. */
@@ -84,7 +89,11 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
   app.get(OAUTH_PATHS.authorize, async (c) => {
     // Each request below writes a row and may fetch a metadata document: one budget per caller.
     const limit = await as.limits.authorize.hit(as.callerAddress(c));
-    if (!limit.allowed) return tooManyRequestsPage(c, limit.retryAfterSec);
+    if (!limit.allowed) {
+      telemetry.rateLimitRefusal("authorize");
+      as.logger.warn("authorize refused", { reason: "rate_limited" });
+      return tooManyRequestsPage(c, limit.retryAfterSec);
+    }
     const q = c.req.query();
     if (!q.client_id) return errorPage(c, 400, "Invalid request", "The request has no client_id.");
     let client: ClientRecord;
@@ -96,9 +105,12 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       if (err.reason === "throttled") return tooManyRequestsPage(c, 60);
       return errorPage(c, 400, "Unknown application", err.message);
     }
+    const correlationId = await signInCorrelationId(as, client.client_id);
+    const log = withFields(as.logger, { correlationId, client: client.client_id });
     const redirectUri =
       q.redirect_uri ?? (client.redirect_uris.length === 1 ? client.redirect_uris[0] : undefined);
     if (!redirectUri || !redirectUriMatches(client.redirect_uris, redirectUri)) {
+      log.warn("authorize: redirect URI not registered");
       return errorPage(
         c,
         400,
@@ -115,6 +127,7 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       );
     }
     const fail = (error: string, description: string) => {
+      log.warn("authorize: request refused", { error, description });
       const params = { error, error_description: description, state: q.state };
       // RFC 9700 §4.11.2: no automatic redirect to a URI this server cannot vouch for before the user
       // has interacted; a pre-registered client's URI is the operator's own.
@@ -162,19 +175,25 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       scopes,
       resource: q.resource,
       csrf: randomToken(24),
+      correlationId,
     };
 
     const approval = await approvalId(request);
     const remembered = await as.cookies.get<{ a: string[] }>(c, CONSENT_COOKIE);
-    if (remembered?.a?.includes(approval)) return startUpstream(c, as, request);
+    if (remembered?.a?.includes(approval)) {
+      log.info("authorize: consent remembered, on to Entra ID");
+      return startUpstream(c, as, request);
+    }
 
     const requestId = randomToken(24);
     try {
       await as.store.put("pending", requestId, request, { ttlSec: PENDING_TTL_SEC, ifAbsent: true });
     } catch (err) {
       if (!(err instanceof StoreValueError)) throw err;
+      log.warn("authorize: request too large");
       return errorPage(c, 400, "Invalid request", "The authorization request is too large.");
     }
+    log.info("authorize: consent page shown");
     // The CSRF token alone is no defence against a request the attacker started and then makes the
     // victim's browser answer: bind the request to the browser the page is shown to, with a cookie of
     // its own, so another sign-in in the same browser does not replace it.
@@ -217,11 +236,13 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
         "This sign-in request expired or was already answered. Start again from your application.",
       );
     const request = entry.value;
+    const log = withFields(as.logger, { correlationId: request.correlationId, client: request.clientId });
     const bound = (await as.cookies.get<{ r: string }>(c, requestCookie(requestId)))?.r ?? "";
     if (
       !(await sameSecret(String(form.csrf_token ?? ""), request.csrf)) ||
       !(await sameSecret(bound, requestId))
     ) {
+      log.warn("consent: security token or browser mismatch");
       return errorPage(
         c,
         403,
@@ -233,10 +254,12 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
     try {
       await as.store.delete("pending", requestId, { ifMatch: entry.etag });
     } catch {
+      log.warn("consent: already answered");
       return errorPage(c, 400, "Request expired", "This sign-in request was already answered.");
     }
     as.cookies.clear(c, requestCookie(requestId));
     if (form.decision !== "approve") {
+      log.info("consent: denied");
       return redirectToClient(c, config, request.redirectUri, {
         error: "access_denied",
         error_description: "The user denied the request.",
@@ -252,6 +275,7 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       CONSENT_REMEMBER_MAX,
     );
     await as.cookies.set(c, CONSENT_COOKIE, { a: approvals }, CONSENT_REMEMBER_SEC);
+    log.info("consent: approved, on to Entra ID");
     return startUpstream(c, as, request);
   });
 }

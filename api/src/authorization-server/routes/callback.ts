@@ -9,7 +9,9 @@
 import type { Hono } from "hono";
 import { jwtVerify } from "jose";
 import { sha256b64url } from "../../core/encoding.ts";
-import { ANSWERS } from "../../core/failure.ts";
+import { ANSWERS, failureResponse, isTransient } from "../../core/failure.ts";
+import { withFields } from "../../core/log.ts";
+import { telemetry } from "../../core/telemetry.ts";
 import { entraFailure } from "../../entra/errors.ts";
 import { txCookie, type UpstreamTransaction } from "./authorize.ts";
 import { type AsContext, errorPage, redirectToClient } from "./context.ts";
@@ -61,16 +63,20 @@ export function mountCallback(app: Hono, as: AsContext): void {
     } catch {
       return errorPage(c, 400, "Sign-in expired", "This sign-in was already completed.");
     }
-    as.cookies.clear(c, txCookie(stateId));
     // A step-up (`/oauth/step-up`) re-runs only the Entra leg for an existing grant.
     const stepUp = (entry.value as { stepUp?: StepUpTransaction }).stepUp;
-    if (stepUp) return completeStepUp(c, as, { ...entry.value, stepUp }, q);
+    if (stepUp) {
+      as.cookies.clear(c, txCookie(stateId));
+      return completeStepUp(c, as, { ...entry.value, stepUp }, q);
+    }
     const { request, codeVerifier, nonce } = entry.value;
+    const log = withFields(as.logger, { correlationId: request.correlationId, client: request.clientId });
     const back = (params: Record<string, string | undefined>) =>
       redirectToClient(c, config, request.redirectUri, { ...params, state: request.state });
 
     if (q.error) {
-      as.logger.warn("callback: Entra returned an error", {
+      as.cookies.clear(c, txCookie(stateId));
+      log.warn("callback: Entra returned an error", {
         error: q.error,
         description: q.error_description?.slice(0, 300),
       });
@@ -80,8 +86,10 @@ export function mountCallback(app: Hono, as: AsContext): void {
         error_description: `Sign-in with Microsoft Entra ID failed: ${q.error_description?.split("\n")[0] ?? q.error}`,
       });
     }
-    if (!q.code)
+    if (!q.code) {
+      as.cookies.clear(c, txCookie(stateId));
       return back({ error: "server_error", error_description: "Entra ID returned no authorization code." });
+    }
 
     let upstream: Awaited<ReturnType<typeof as.upstream.redeemCode>>;
     try {
@@ -89,15 +97,24 @@ export function mountCallback(app: Hono, as: AsContext): void {
     } catch (err) {
       // Entra refused the code, is down, or the server's own managed identity failed: each says so.
       const failure = entraFailure(config, err, "the sign-in");
-      as.logger.warn("callback: code redemption failed", {
+      telemetry.authFailure(failure.reason, "callback");
+      log.warn("callback: code redemption failed", {
         reason: failure.reason,
         error: (err as Error).message.slice(0, 500),
       });
+      // Entra unavailable or slow: the sign-in stays open (the same state, the same browser), so reloading
+      // this page once Entra answers completes it. Only when it cannot be kept is the client told to retry.
+      if (isTransient(failure) && (await reopen(as, stateId, entry))) {
+        return failureResponse(failure, { page: true });
+      }
+      as.cookies.clear(c, txCookie(stateId));
       return back({
         error: ANSWERS[failure.reason].redirectError,
         error_description: `The server could not complete sign-in with Entra ID: ${failure.message}`,
       });
     }
+
+    as.cookies.clear(c, txCookie(stateId));
 
     // OIDC Core §3.1.3.7: the ID token is for us, from an allowed tenant's issuer, and answers our nonce.
     let idClaims: Record<string, unknown>;
@@ -112,14 +129,14 @@ export function mountCallback(app: Hono, as: AsContext): void {
       }));
       if (idClaims.nonce !== nonce) throw new Error("nonce mismatch");
     } catch (err) {
-      as.logger.warn("callback: ID token refused", { error: (err as Error).message });
+      log.warn("callback: ID token refused", { error: (err as Error).message });
       return back({ error: "server_error", error_description: "Entra ID's ID token did not validate." });
     }
     let principal: Awaited<ReturnType<typeof as.entraVerifier.verify>>["principal"];
     try {
       ({ principal } = await as.entraVerifier.verify(upstream.accessToken));
     } catch (err) {
-      as.logger.warn("callback: Entra access token refused", { error: (err as Error).message });
+      log.warn("callback: Entra access token refused", { error: (err as Error).message });
       return back({
         error: "access_denied",
         error_description: "The signed-in account may not use this server.",
@@ -129,6 +146,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
       String(idClaims.oid).toLowerCase() !== principal.objectId ||
       String(idClaims.tid).toLowerCase() !== principal.tenantId
     ) {
+      log.warn("callback: ID token and access token name different users");
       return back({ error: "server_error", error_description: "Entra ID's tokens name different users." });
     }
 
@@ -139,6 +157,7 @@ export function mountCallback(app: Hono, as: AsContext): void {
       username: principal.username,
       clientId: request.clientId,
       scopes: request.scopes,
+      correlationId: request.correlationId,
       // Requests saved before `offline` was recorded asked for it through their scopes.
       offline: request.offline ?? request.scopes.includes("offline_access"),
       upstream,
@@ -149,7 +168,24 @@ export function mountCallback(app: Hono, as: AsContext): void {
         resource: request.resource,
       },
     });
-    as.logger.info("grant created", { client: request.clientId, oid: principal.objectId });
+    log.info("grant created", { tid: principal.tenantId, oid: principal.objectId });
     return back({ code });
   });
+}
+
+/** Puts a spent sign-in back for the rest of its ten minutes, so that the callback can be tried again. */
+async function reopen(
+  as: AsContext,
+  stateId: string,
+  entry: { value: UpstreamTransaction; expiresAt: number },
+): Promise<boolean> {
+  const ttlSec = (entry.expiresAt - as.now()) / 1000;
+  if (ttlSec < 5) return false;
+  try {
+    await as.store.put("pending", `up_${stateId}`, entry.value, { ttlSec, ifAbsent: true });
+    return true;
+  } catch (err) {
+    as.logger.warn("callback: sign-in could not be kept for a retry", { error: String(err).slice(0, 200) });
+    return false;
+  }
 }

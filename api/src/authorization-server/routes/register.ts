@@ -6,6 +6,7 @@
  * @module
  */
 import type { Hono } from "hono";
+import { telemetry } from "../../core/telemetry.ts";
 import { parseClientMetadata } from "../clients/metadata.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
@@ -17,6 +18,8 @@ export function mountRegister(app: Hono, as: AsContext): void {
   app.post(OAUTH_PATHS.register, async (c) => {
     const limit = await as.limits.register.hit(as.callerAddress(c));
     if (!limit.allowed) {
+      telemetry.rateLimitRefusal("register");
+      as.logger.warn("register refused", { reason: "rate_limited" });
       return oauthJsonError(c, 429, "too_many_requests", "Too many registrations; try again later.", {
         "Retry-After": String(limit.retryAfterSec),
       });
@@ -47,10 +50,32 @@ export function mountRegister(app: Hono, as: AsContext): void {
       return oauthJsonError(c, 400, parsed.error.code, parsed.error.description);
     }
     const record = await as.clients.register(parsed.value);
-    as.logger.info("client registered", { client: record.client_id, name: record.client_name });
+    // The sign-in's correlation id starts here; the client's first /authorize picks it up.
+    const correlationId = await startSignIn(as, record.client_id);
+    as.logger.info("client registered", {
+      client: record.client_id,
+      name: record.client_name,
+      correlationId,
+    });
     const { source: _source, ...metadata } = record;
     return c.json({ ...metadata, client_id_issued_at: Math.floor(as.now() / 1000) }, 201, {
       "Cache-Control": "no-store",
     });
   });
+}
+
+/** How long a new registration's correlation id waits for the client's first `/authorize`. */
+const SIGN_IN_TTL_SEC = 10 * 60;
+
+/** A new correlation id for the sign-in that follows `clientId`'s registration. */
+async function startSignIn(as: AsContext, clientId: string): Promise<string> {
+  const correlationId = crypto.randomUUID();
+  await as.store.put("signin", clientId, { correlationId }, { ttlSec: SIGN_IN_TTL_SEC });
+  return correlationId;
+}
+
+/** The correlation id of a sign-in `clientId`'s registration started, or a new one. */
+export async function signInCorrelationId(as: AsContext, clientId: string): Promise<string> {
+  const started = await as.store.get<{ correlationId: string }>("signin", clientId);
+  return started?.value.correlationId ?? crypto.randomUUID();
 }

@@ -7,7 +7,8 @@
 import type { Context, Hono } from "hono";
 import { isOwnResource } from "../../config/paths.ts";
 import { sha256b64url } from "../../core/encoding.ts";
-import { ANSWERS, Failure, type FailureReason } from "../../core/failure.ts";
+import { ANSWERS, Failure, type FailureReason, failureHeaders } from "../../core/failure.ts";
+import { telemetry } from "../../core/telemetry.ts";
 import type { CodeGrantRequest } from "../tokens/grants.ts";
 import { sameSecret } from "./authorize.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
@@ -97,6 +98,7 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
       }
     } catch (err) {
       if (err instanceof Failure) {
+        telemetry.authFailure(err.reason, "token_endpoint");
         as.logger.warn("token refused", {
           client: clientId,
           grant_type: form.grant_type,
@@ -107,7 +109,7 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
         // The user must sign in again: at the token endpoint that is the grant's end (RFC 6749 §5.2).
         const reason = SIGN_IN_AGAIN.has(err.reason) ? "invalid_grant" : err.reason;
         const answer = ANSWERS[reason];
-        return oauthJsonError(c, answer.status, answer.oauthError, err.message);
+        return oauthJsonError(c, answer.status, answer.oauthError, err.message, failureHeaders(err));
       }
       throw err;
     }
@@ -132,6 +134,7 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
 async function throttled(c: Context, as: AsContext) {
   const limit = await as.limits.token.hit(as.callerAddress(c));
   if (limit.allowed) return undefined;
+  telemetry.rateLimitRefusal("token");
   const answer = ANSWERS.throttled;
   return oauthJsonError(c, answer.status, answer.oauthError, "Too many token requests; try again later.", {
     "Retry-After": String(limit.retryAfterSec),

@@ -22,6 +22,7 @@ import { base64url, errors, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../../config/config.ts";
 import { randomToken, sha256b64url } from "../../core/encoding.ts";
 import { Failure } from "../../core/failure.ts";
+import { telemetry } from "../../core/telemetry.ts";
 import type { UpstreamTokens } from "../../entra/upstream.ts";
 import { type Entry, type Store, StoreConflictError } from "../../store/store.ts";
 import {
@@ -61,6 +62,8 @@ export interface Grant {
   /** Entra tokens (`UpstreamTokens`), AES-GCM sealed with the grant key. */
   upstream: string;
   createdAt: number;
+  /** The sign-in this grant came from (see `PendingAuthorization.correlationId`), for the logs. */
+  correlationId?: string;
 }
 
 interface CodeRow {
@@ -125,6 +128,7 @@ export interface GrantService {
     username?: string;
     clientId: string;
     scopes: string[];
+    correlationId?: string;
     /** Issue refresh tokens: the user approved `offline_access` and the client registered for them. */
     offline: boolean;
     upstream: UpstreamTokens;
@@ -311,6 +315,7 @@ export function createGrantService(
         username: p.username,
         clientId: p.clientId,
         scopes: p.scopes,
+        correlationId: p.correlationId,
         offline: p.offline,
         upstream: await encryptJson(grantKey, p.upstream, gid),
         createdAt: now(),
@@ -508,9 +513,12 @@ async function answerAgain(
   const row = entry.value;
   const rotatedAt = row.rotatedAt ?? 0;
   if (at - rotatedAt >= REFRESH_RETRY_WINDOW_SEC * 1000 || !row.answer) {
+    // Read once more for the logs: which sign-in the revoked grant came from.
+    const grant = await store.get<Grant>("grant", row.gid);
     await store.delete("grant", row.gid);
+    telemetry.refreshReplay();
     throw new Failure("invalid_grant", "The refresh token was already used; the grant is revoked", {
-      log: { revokedGrant: true },
+      log: { revokedGrant: true, refreshReplay: true, correlationId: grant?.value.correlationId },
     });
   }
   if ((row.answerScope ?? "") !== requestScope) {

@@ -7,7 +7,7 @@
  */
 import { errors } from "jose";
 import type { Config } from "../../config/config.ts";
-import { Failure } from "../../core/failure.ts";
+import { Failure, isTransient } from "../../core/failure.ts";
 import type { Logger } from "../../core/log.ts";
 import type { TokenVerifier } from "../../core/principal.ts";
 import { entraFailure } from "../../entra/errors.ts";
@@ -48,6 +48,7 @@ export function createProxyVerifier(
           username: grant.username,
           scopes: v.scopes,
           clientId: grant.clientId,
+          correlationId: grant.correlationId,
           userAssertion: () => {
             renewed ??= renewal.currentToken(v, now());
             return renewed;
@@ -64,6 +65,8 @@ async function verifyAccess(grants: GrantService, token: string): Promise<Verifi
   try {
     return await grants.verifyAccessToken(token);
   } catch (err) {
+    // Storage down is not the token's fault: answered as such (503), never as a challenge to sign in again.
+    if (isTransient(err)) throw err;
     if (err instanceof Failure) throw new Failure("invalid_token", err.message, { cause: err });
     if (err instanceof errors.JWTExpired) throw new Failure("invalid_token", "The token has expired");
     if (err instanceof errors.JOSEError)
