@@ -117,6 +117,14 @@ function renderServer(health, signedInUser) {
   if (typeof health.authorizationServer === "string") setText("generic-as", health.authorizationServer);
   if (Array.isArray(health.scopes)) setText("generic-scope", health.scopes.join(" "));
   if (typeof health.clientId === "string") setText("client-id", health.clientId);
+  // Proxy mode: the server's own page where people see and revoke the apps they connected.
+  const connectedApps = byId("connected-apps-link");
+  if (httpOrigin(health.connectedAppsUrl)) {
+    connectedApps.href = new URL(health.connectedAppsUrl).href;
+    connectedApps.hidden = false;
+  } else {
+    connectedApps.hidden = true;
+  }
   if (typeof health.tenantId === "string") setText("tenant-id", health.tenantId);
   if (Array.isArray(health.graphPermissions)) {
     // Built with text nodes only: nothing from the answer is parsed as HTML.

@@ -507,12 +507,13 @@ async function main(): Promise<void> {
   await serveUpTo(proxy, RSS_TO, adele.oid);
   const rssTo = { requests: proxy.served, bytes: await rss(stack.server.child.pid ?? 0) };
 
-  // Token issuance: refresh grants, one chain per connection, each from its own sign-in.
+  // Token issuance: refresh grants, one chain per connection, each from its own sign-in with a client of
+  // its own (signing in again with the same client would replace that client's earlier grant).
   step("token issuance: refresh grants");
-  const client = await registerClient(stack, { client_name: "npm run bench" });
   const jar = new CookieJar();
   const chains = [];
   for (let i = 0; i < CONNECTIONS; i++) {
+    const client = await registerClient(stack, { client_name: `npm run bench ${i + 1}` });
     const tokens = await signInTokens(stack, client, { jar });
     chains.push({ clientId: client.client_id, refreshToken: tokens.refresh_token });
   }

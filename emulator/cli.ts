@@ -1,11 +1,15 @@
 // node emulator/cli.ts [--port N] [--graph-port N] [--identity-port N] [--browser-port N] [--ca-dir DIR]
-//                      [--fault <target>=<answer>[,times=N][,retry-after=S]]...
+//                      [--fault <target>=<answer>[,times=N][,retry-after=S]]... [--app-role <upn>=<role>]...
 // Starts the emulator, prints its addresses and the server's environment as `export` lines.
 import { parseArgs } from "node:util";
 import { parseFaultFlag, start } from "./index.ts";
 
 const USAGE = `usage: node emulator/cli.ts [--port N] [--graph-port N] [--identity-port N] [--browser-port N]
                            [--ca-dir DIR] [--fault <target>=<answer>[,times=N][,retry-after=S]]...
+                           [--app-role <upn>=<role>]...
+
+  --app-role  assign one of the API app's app roles to a user (repeatable), e.g.
+            --app-role AlexW@contoso.onmicrosoft.com=MCP.Admin
 
   --fault   make an endpoint fail, from the start (repeatable; see emulator/README.md, "Fault controls"):
             target  token | token.authorization_code | token.refresh_token | token.obo |
@@ -26,6 +30,7 @@ function parse() {
       "browser-port": { type: "string" },
       "ca-dir": { type: "string" },
       fault: { type: "string", multiple: true },
+      "app-role": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -53,6 +58,17 @@ const em = await start({
   caDir: values["ca-dir"],
 });
 for (const f of faults) em.faults.add(f);
+for (const flag of values["app-role"] ?? []) {
+  const [user, role] = flag.split("=");
+  try {
+    em.assignAppRole(user ?? "", role ?? "");
+  } catch (err) {
+    console.error(`--app-role ${flag}: ${(err as Error).message}`);
+    await em.stop();
+    process.exit(2);
+  }
+  console.log(`# App role               ${role} assigned to ${user}`);
+}
 
 const quote = (v: string) => `'${v.replace(/'/g, "'\\''")}'`;
 console.log(`# Entra ID emulator      ${em.authorityHost}  (issuer ${em.issuer})`);

@@ -505,3 +505,33 @@ describe("client authentication", () => {
     assert.equal(ok.status, 200);
   });
 });
+
+describe("app roles", () => {
+  test("a user assigned the API app's MCP.Admin role gets `roles` in its tokens; others get none", async () => {
+    const before = claimsOf((await userToken(em, alex)).access_token);
+    assert.equal(before.roles, undefined, "no roles claim without an assignment");
+    em.assignAppRole(alex, "MCP.Admin");
+    try {
+      const t = await userToken(em, alex);
+      assert.deepEqual(claimsOf(t.access_token).roles, ["MCP.Admin"]);
+      assert.equal(claimsOf((await userToken(em, adele)).access_token).roles, undefined);
+      // Refreshing keeps issuing it, as the assignment still stands.
+      const res = await fetch(
+        tokenUrl(em),
+        form({
+          client_id: em.publicClient.clientId,
+          grant_type: "refresh_token",
+          refresh_token: t.refresh_token,
+          scope: `${apiScope(em)} offline_access`,
+        }),
+      );
+      assert.deepEqual(claimsOf(((await res.json()) as { access_token: string }).access_token).roles, [
+        "MCP.Admin",
+      ]);
+      assert.throws(() => em.assignAppRole(alex, "Nope.Role"), /declares no app role/);
+    } finally {
+      em.removeAppRole(alex);
+    }
+    assert.equal(claimsOf((await userToken(em, alex)).access_token).roles, undefined, "removed");
+  });
+});

@@ -144,6 +144,13 @@ export interface Emulator {
      */
     revokeSessions(oid: string): void;
   };
+  /**
+   * Assigns an app role the API app declares (`MCP.Admin`) to a user (oid or UPN): tokens issued from
+   * then on for the API app carry it in `roles`, as Entra's do. Unknown roles and users throw.
+   */
+  assignAppRole(user: string, role: string): void;
+  /** Removes one app role (or all) of a user on the API app; tokens already issued keep theirs. */
+  removeAppRole(user: string, role?: string): void;
   /** Graph's `revokeSignInSessions`: every refresh token of the user stops working (AADSTS50173). */
   revokeSignInSessions(oid: string): void;
   /** A v2 access token for the API app (Adele, via the public client) with claims overridden; `undefined` removes a claim. */
@@ -335,6 +342,16 @@ export async function start(opts: StartOptions = {}): Promise<Emulator> {
         }),
       clear: (oid) =>
         oid === undefined ? state.conditionalAccess.clear() : void state.conditionalAccess.delete(oid),
+    },
+    assignAppRole: (who, role) => {
+      const u = state.user(who);
+      if (!u) throw new Error(`no user ${who}`);
+      state.appRoles.assign(u.id, api, role);
+    },
+    removeAppRole: (who, role) => {
+      const u = state.user(who);
+      if (!u) throw new Error(`no user ${who}`);
+      state.appRoles.remove(u.id, api, role);
     },
     cae: {
       revokeSessions: (oid) => {

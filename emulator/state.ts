@@ -4,6 +4,7 @@ import { FaultSet } from "./faults.ts";
 import { b64url, createSigningKey, randomId, type SigningKey, signGraphJwt, signJwt } from "./keys.ts";
 import {
   type AppRegistration,
+  AppRoleAssignments,
   ConsentStore,
   MANAGED_IDENTITY,
   type Resource,
@@ -102,6 +103,7 @@ export class State {
   readonly tenantDomain = TENANT_DOMAIN;
   readonly users: User[] = seedUsers();
   readonly consents = new ConsentStore();
+  readonly appRoles = new AppRoleAssignments();
   readonly codes = new Map<string, CodeRecord>();
   readonly refreshTokens = new Map<string, RefreshRecord>();
   readonly sessions = new Map<string, Session>();
@@ -224,6 +226,8 @@ export class State {
   /** Delegated v2 access token for the API app (aud = its client id GUID). */
   apiAccessClaims(user: User, azp: string, azpacr: string, scp: string, sid: string, lifetime: number) {
     const iat = this.issuedAt(user.id);
+    // Entra adds `roles` for the app roles the user is assigned on the resource (absent when none).
+    const roles = this.appRoles.of(user.id, this.api);
     return {
       aud: this.api.clientId,
       iss: this.issuer,
@@ -237,6 +241,7 @@ export class State {
       oid: user.id,
       preferred_username: user.userPrincipalName,
       rh: `1.${randomId(24)}.`,
+      ...(roles.length ? { roles } : {}),
       scp,
       sid,
       sub: this.pairwiseSub(user.id, this.api.clientId),

@@ -41,6 +41,13 @@ export interface User {
   photo: Uint8Array | null;
 }
 
+export interface AppRole {
+  id: string;
+  value: string;
+  displayName: string;
+  allowedMemberTypes: Array<"User" | "Application">;
+}
+
 export interface FederatedCredential {
   name: string;
   issuer: string;
@@ -63,6 +70,8 @@ export interface AppRegistration {
   requiredScopes: string[];
   /** clientId → exposed scope names pre-authorized for that client (no consent prompt). */
   preAuthorized: Record<string, string[]>;
+  /** App roles it declares (`appRoles` in the manifest); users assigned one get it in `roles`. */
+  appRoles: AppRole[];
   federatedCredentials: FederatedCredential[];
 }
 
@@ -92,6 +101,15 @@ export function seedApps(issuer: string): { api: AppRegistration; publicClient: 
       (s) => `${GRAPH_RESOURCE}/${s}`,
     ),
     preAuthorized: { [publicId]: ["user_impersonation"] },
+    // As declared in infra/app/entra.bicep.
+    appRoles: [
+      {
+        id: "b2f0c6d4-3e1a-4c5b-9d7e-8f6a5b4c3d2e",
+        value: "MCP.Admin",
+        displayName: "MCP server administrator",
+        allowedMemberTypes: ["User"],
+      },
+    ],
     federatedCredentials: [
       {
         name: "mcp-server-uami",
@@ -116,6 +134,7 @@ export function seedApps(issuer: string): { api: AppRegistration; publicClient: 
     exposedScopes: [],
     requiredScopes: [`${api.appIdUri}/user_impersonation`],
     preAuthorized: {},
+    appRoles: [],
     federatedCredentials: [],
   };
   return { api, publicClient };
@@ -259,5 +278,31 @@ export class ConsentStore {
 
   has(oid: string, clientId: string, scope: string): boolean {
     return this.#grants.get(`${oid} ${clientId}`)?.has(scope) ?? false;
+  }
+}
+
+/** App role assignments of users: (user, resource app) → role values, as Entra puts them in `roles`. */
+export class AppRoleAssignments {
+  #roles = new Map<string, Set<string>>();
+
+  assign(oid: string, app: AppRegistration, value: string): void {
+    const role = app.appRoles.find((r) => r.value === value);
+    if (!role) throw new Error(`${app.displayName} declares no app role "${value}"`);
+    if (!role.allowedMemberTypes.includes("User"))
+      throw new Error(`app role "${value}" cannot be assigned to users`);
+    const key = `${oid} ${app.clientId}`;
+    this.#roles.set(key, (this.#roles.get(key) ?? new Set()).add(value));
+  }
+
+  remove(oid: string, app: AppRegistration, value?: string): void {
+    const key = `${oid} ${app.clientId}`;
+    if (value === undefined) this.#roles.delete(key);
+    else this.#roles.get(key)?.delete(value);
+  }
+
+  /** The role values assigned to the user on the app, in the app's declaration order. */
+  of(oid: string, app: AppRegistration): string[] {
+    const set = this.#roles.get(`${oid} ${app.clientId}`);
+    return set ? app.appRoles.map((r) => r.value).filter((v) => set.has(v)) : [];
   }
 }

@@ -146,8 +146,11 @@ function idToken(
   if (nonce !== undefined) claims.nonce = nonce;
   if (oidc.includes("profile"))
     Object.assign(claims, { oid: user.id, preferred_username: user.userPrincipalName });
+  // The client's own app roles assigned to the user are in its ID token too.
+  const roles = state.appRoles.of(user.id, client);
   Object.assign(claims, {
     rh: `1.${randomId(24)}.`,
+    ...(roles.length ? { roles } : {}),
     sid,
     sub: state.pairwiseSub(user.id, client.clientId),
     tid: state.tenantId,

@@ -116,6 +116,11 @@ export interface StackOptions {
   env?: Record<string, string>;
   serverPort?: number;
   emulatorPort?: number;
+  /**
+   * The public URL when the server is reached through a front end (`balancer.ts`) rather than at its
+   * own port (default: `http://127.0.0.1:<server port>`).
+   */
+  publicUrl?: string;
   /** Keep Azurite's data in this folder across runs (default: in memory). */
   azuriteDir?: string;
   quiet?: boolean;
@@ -134,9 +139,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const azurite = authMode === "proxy" ? await startAzurite({ dir: opts.azuriteDir }) : undefined;
     if (azurite) started.push(azurite);
     const port = opts.serverPort ?? (await freePort());
-    const publicUrl = `http://127.0.0.1:${port}`;
+    const publicUrl = opts.publicUrl ?? `http://127.0.0.1:${port}`;
     emulator.apiApp.addRedirectUri(`${publicUrl}/oauth/callback`);
     emulator.apiApp.addRedirectUri(`${publicUrl}/oauth/consent-complete`);
+    emulator.apiApp.addRedirectUri(`${publicUrl}/connected-apps/callback`);
     const env: Record<string, string> = {
       ...emulator.serverEnv(),
       PUBLIC_URL: publicUrl,

@@ -14,7 +14,13 @@ import { routePath } from "hono/route";
 import { authorizationServerRoutes } from "./authorization-server/routes/index.ts";
 import type { Config } from "./config/config.ts";
 import { GRAPH_PERMISSIONS } from "./config/graph-permissions.ts";
-import { CONSENT_COMPLETE_PATH, HEALTH_PATH, MCP_PATH, sseResource } from "./config/paths.ts";
+import {
+  CONSENT_COMPLETE_PATH,
+  connectedAppsUrl,
+  HEALTH_PATH,
+  MCP_PATH,
+  sseResource,
+} from "./config/paths.ts";
 import { Failure, failureResponse } from "./core/failure.ts";
 import { pageSecurityHeaders } from "./core/page.ts";
 import type { AuthVariables } from "./core/principal.ts";
@@ -94,6 +100,8 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
       allows: GRAPH_PERMISSIONS[name].allows,
     })),
     consentUrl: consentUrl(config, services.graphPermissions),
+    // Proxy mode: where people see and revoke the apps they connected.
+    ...(config.authMode === "proxy" ? { connectedAppsUrl: connectedAppsUrl(config) } : {}),
   };
   // Reachability of what the server depends on, as one word each: never an address, an error or a status.
   // A check runs at most every few seconds whatever the traffic, within its own short deadline.

@@ -3,9 +3,12 @@
 // - pre-authorizes VS Code so it can get a token for the server without a consent prompt (Entra mode);
 // - asks for the delegated Microsoft Graph permissions the tools declare (graph-permissions.json): each
 //   tool's OBO exchange turns the user's token into a Graph token for exactly its permissions;
-// - registers the proxy's callback `https://<function host>/oauth/callback` (proxy mode) and the page
+// - registers the proxy's callback `https://<function host>/oauth/callback` (proxy mode), the page
 //   Entra returns to after the Graph consent link (`/oauth/consent-complete`, shown on the landing page
-//   and in `consent_required` tool errors);
+//   and in `consent_required` tool errors), and the Connected apps page's own sign-in return
+//   (`/connected-apps/callback`);
+// - declares the app role `MCP.Admin` (assigned to users): its holders list and revoke anyone's grants
+//   on the Connected apps page and at `/api/admin/grants` (Entra puts it in the token's `roles`);
 // - trusts the Function App's managed identity through a federated identity credential: the identity's
 //   token is the client assertion, so the app has no client secret and no certificate.
 // Admin consent for the whole tenant is optional (grantAdminConsent).
@@ -64,6 +67,21 @@ var preAuthorizedApplications = [
   }
 ]
 
+// Deterministic id of the administrators' app role, stable across redeployments.
+var adminRoleId = guid(appUniqueName, 'appRole', 'MCP.Admin')
+var appRoles = [
+  {
+    id: adminRoleId
+    value: 'MCP.Admin'
+    displayName: 'MCP server administrator'
+    description: 'Lists and revokes any user\'s connected apps (grants) on the MCP server.'
+    allowedMemberTypes: [
+      'User'
+    ]
+    isEnabled: true
+  }
+]
+
 var apiSettings = {
   requestedAccessTokenVersion: 2
   oauth2PermissionScopes: [
@@ -85,6 +103,7 @@ var webSettings = {
   redirectUris: [
     'https://${functionAppHostName}/oauth/callback'
     'https://${functionAppHostName}/oauth/consent-complete'
+    'https://${functionAppHostName}/connected-apps/callback'
   ]
   implicitGrantSettings: {
     enableAccessTokenIssuance: false
@@ -102,6 +121,7 @@ resource app 'Microsoft.Graph/applications@v1.0' = {
   signInAudience: signInAudience
   serviceManagementReference: !empty(serviceManagementReference) ? serviceManagementReference : null
   api: apiSettings
+  appRoles: appRoles
   web: webSettings
   requiredResourceAccess: requiredGraphAccess
 }
@@ -117,6 +137,7 @@ resource appIdentifierUri 'Microsoft.Graph/applications@v1.0' = {
     'api://${app.appId}'
   ]
   api: apiSettings
+  appRoles: appRoles
   web: webSettings
   requiredResourceAccess: requiredGraphAccess
 }

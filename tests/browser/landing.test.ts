@@ -31,6 +31,7 @@ interface Health {
   tenantId: string;
   clientId: string;
   consentUrl: string;
+  connectedAppsUrl?: string;
 }
 
 describe("landing page on the local server (npm start)", () => {
@@ -131,6 +132,12 @@ describe("landing page on the local server (npm start)", () => {
         ["User.Read", "Mail.Read", "Calendars.Read", "People.Read"],
       );
       assert.match((await page.textContent("#graph-permissions")) ?? "", /Read your mail \(Mail\.Read\)/);
+
+      // Proxy mode: the link to the server's Connected apps page, which answers.
+      assert.equal(health.connectedAppsUrl, `${stack.server.url}/connected-apps`);
+      assert.equal(await page.getAttribute("#connected-apps-link", "href"), health.connectedAppsUrl);
+      assert.equal(await page.isVisible("#connected-apps-link"), true);
+      assert.equal((await fetch(health.connectedAppsUrl)).status, 200);
 
       // No Static Web Apps here: no sign-in controls that would lead nowhere.
       assert.equal(await page.isVisible("#account"), false);

@@ -41,7 +41,8 @@ before(async () => {
   stack = await startStack({ authMode: "proxy" });
   client = await registerClient(stack);
   otherClient = await registerClient(stack, { client_name: "Other client" });
-  bystander = await signInTokens(stack, client, { jar });
+  // A client of its own: signing in again with `client` (as the tests below do) replaces its grant.
+  bystander = await signInTokens(stack, await registerClient(stack, { client_name: "Bystander" }), { jar });
 });
 after(async () => {
   await stack?.stop();

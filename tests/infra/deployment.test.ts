@@ -400,14 +400,26 @@ describe("the Entra app registration", { skip }, () => {
     }
   });
 
-  test("registers the proxy's callback and the consent return page on the Function App's origin", () => {
+  test("registers the proxy's callback, the consent return page and the Connected apps sign-in on the Function App's origin", () => {
     const publicUrl = appSettings(deployed).PUBLIC_URL;
     for (const app of appRegistrations(deployed)) {
       assert.deepEqual(app.properties?.web.redirectUris, [
         `${publicUrl}/oauth/callback`,
         `${publicUrl}/oauth/consent-complete`,
+        `${publicUrl}/connected-apps/callback`,
       ]);
     }
+  });
+
+  test("declares the MCP.Admin app role for users, with the same id on both passes", () => {
+    const roles = appRegistrations(deployed).map((app) => app.properties?.appRoles);
+    assert.equal(roles.length, 2);
+    for (const r of roles) {
+      assert.equal(r.length, 1);
+      assert.deepEqual([r[0].value, r[0].allowedMemberTypes, r[0].isEnabled], ["MCP.Admin", ["User"], true]);
+      assert.ok(r[0].id, "a stable id");
+    }
+    assert.deepEqual(roles[0], roles[1]);
   });
 
   test("asks for exactly the Graph permissions the tools declare, plus openid, profile and offline_access", () => {

@@ -152,6 +152,31 @@ export function runStoreCases(makeStore: MakeStore): void {
     assert.equal(await store.increment("ratelimit", "ip", 60), 1);
   });
 
+  test("list returns the live rows under a prefix, in id order, up to a limit", async () => {
+    const { store, clock } = await setup();
+    await store.put("gidx", "u.tid.oid1.b", { n: 2 }, { ttlSec: 60 });
+    await store.put("gidx", "u.tid.oid1.a", { n: 1 }, { ttlSec: 60 });
+    await store.put("gidx", "u.tid.oid1.c", { n: 3 }, { ttlSec: 1 });
+    await store.put("gidx", "u.tid.oid10.a", { n: 9 }, { ttlSec: 60 });
+    await store.put("gidx", "u.tid.oid1/x", { n: 9 }, { ttlSec: 60 });
+    await store.put("gidx", "u.tid.oid1-x", { n: 9 }, { ttlSec: 60 });
+    await store.put("gidx", "u.tid.oid1.'q ü/#", { n: 4 }, { ttlSec: 60 });
+    await store.put("grant", "u.tid.oid1.z", { n: 9 }, { ttlSec: 60 });
+    clock.advance(2_000);
+    const rows = await store.list<{ n: number }>("gidx", "u.tid.oid1.");
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.value.n]),
+      [
+        ["u.tid.oid1.'q ü/#", 4],
+        ["u.tid.oid1.a", 1],
+        ["u.tid.oid1.b", 2],
+      ].sort((x, y) => encodeURIComponent(String(x[0])).localeCompare(encodeURIComponent(String(y[0])))),
+    );
+    assert.ok(rows.every((r) => r.etag && r.expiresAt > clock.now()));
+    assert.equal((await store.list("gidx", "u.tid.oid1.", { limit: 2 })).length, 2);
+    assert.deepEqual(await store.list("gidx", "nothing."), []);
+  });
+
   test("sweep deletes expired rows only and returns how many", async () => {
     const { store, clock } = await setup();
     await store.put("code", "short1", { v: 1 }, { ttlSec: 1 });

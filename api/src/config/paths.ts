@@ -34,6 +34,23 @@ export function entraUrl(
   return new URL(endpoint === "keys" ? `${tenant}/discovery/v2.0/keys` : `${tenant}/oauth2/v2.0/${endpoint}`);
 }
 
+/** The Connected apps page: a person's grants, and (for administrators) anyone's. */
+export const CONNECTED_APPS_PATH = "/connected-apps";
+
+/** Where Entra returns the browser after the Connected apps page's own sign-in. */
+export const CONNECTED_APPS_CALLBACK_PATH = "/connected-apps/callback";
+
+export function connectedAppsUrl(config: Pick<Site, "publicUrl">): string {
+  return `${config.publicUrl}${CONNECTED_APPS_PATH}`;
+}
+
+export function connectedAppsCallbackUrl(config: Pick<Site, "publicUrl">): string {
+  return `${config.publicUrl}${CONNECTED_APPS_CALLBACK_PATH}`;
+}
+
+/** The administrators' endpoint: list and revoke grants by user or by client (Entra token with the role). */
+export const ADMIN_GRANTS_PATH = "/api/admin/grants";
+
 /** Liveness and the public facts the landing page shows. */
 export const HEALTH_PATH = "/api/health";
 

@@ -26,6 +26,15 @@ ${BASE_CSS}
 .card h1 { font-size: 1.5rem; }
 .card > p:last-child, .card form:last-child .actions { margin-bottom: 0; }
 .client-name { overflow-wrap: anywhere; }
+ul.grants { list-style: none; padding: 0; margin: 1rem 0; }
+li.grant { border-top: 1px solid color-mix(in srgb, currentColor 15%, transparent); padding: 0.75rem 0; }
+li.grant h3 { margin: 0 0 0.5rem; font-size: 1.1rem; }
+form.inline { display: inline; }
+form.search label { display: block; margin: 0 0 0.5rem; }
+form.search input { display: block; width: 100%; box-sizing: border-box; padding: 0.4rem; font: inherit; }
+section.admin { margin-top: 2rem; }
+.notice { font-weight: 600; }
+form.signout { margin-top: 1.5rem; }
 </style>
 </head>
 <body>

@@ -16,6 +16,8 @@ export interface Principal {
   scopes: string[];
   /** The client application that obtained the token (`azp`), when known. */
   clientId?: string;
+  /** App roles Entra assigned the user on the server's app registration (`roles`), e.g. `MCP.Admin`. */
+  roles?: string[];
   /** Proxy mode: the correlation id of the sign-in that produced this token, for the logs. */
   correlationId?: string;
   /**

@@ -187,3 +187,38 @@ export function auditToolCall(audit: ToolAudit): void {
     attributes,
   });
 }
+
+/** Who revoked which grant, and how: one per revocation (Connected apps page or administrators' endpoint). */
+export interface GrantRevocationAudit {
+  actorTenantId: string;
+  actorObjectId: string;
+  /** `user` (their own grant) or `admin` (someone else's). */
+  actorRole: "user" | "admin";
+  via: "page" | "api";
+  grantId: string;
+  tenantId: string;
+  objectId: string;
+  clientId: string;
+}
+
+/** The audit record of a grant revocation as OpenTelemetry sees it: a span event and a log record. */
+export function auditGrantRevocation(audit: GrantRevocationAudit): void {
+  const attributes: Attributes = {
+    "mcp.grant.id": audit.grantId,
+    "mcp.grant.revoked_by.tenant_id": audit.actorTenantId,
+    "mcp.grant.revoked_by.id": audit.actorObjectId,
+    "mcp.grant.revoked_by.role": audit.actorRole,
+    "mcp.grant.revoked_via": audit.via,
+    "enduser.tenant_id": audit.tenantId,
+    "enduser.id": audit.objectId,
+    "mcp.client.id": audit.clientId,
+  };
+  trace.getActiveSpan()?.addEvent("mcp.grant.revoked", attributes);
+  auditLogger.emit({
+    eventName: "mcp.grant.revoked",
+    severityNumber: SeverityNumber.INFO,
+    severityText: "INFO",
+    body: "grant revoked",
+    attributes,
+  });
+}

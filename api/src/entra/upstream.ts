@@ -48,26 +48,37 @@ export function upstreamAuthorizeScope(
   return config.graph.adminConsent ? own : [own, ...graphConsentScopes(graphPermissions)].join(" ");
 }
 
+/**
+ * The scope of the Connected apps page's own sign-in: a token for this server's API (whose `roles` say
+ * whether the person is an administrator) and who they are. No refresh token, no Graph permission.
+ */
+export function pageSignInScope(config: Pick<Config, "entra">): string {
+  return `${config.entra.appIdUri}/${config.entra.scope} openid profile`;
+}
+
 export function upstreamAuthorizeUrl(
   config: Pick<Config, "entra" | "graph" | "publicUrl">,
   p: {
     state: string;
     nonce: string;
     codeChallenge: string;
-    /** The Graph permissions the tools declare, for consent at sign-in. */
-    graphPermissions: readonly GraphPermission[];
+    /** The Graph permissions the tools declare, for consent at sign-in (not with `scope`). */
+    graphPermissions?: readonly GraphPermission[];
     loginHint?: string;
     /** A claims challenge (Conditional Access, CAE) the sign-in must satisfy. */
     claims?: string;
+    /** Another return path and scope than the proxy's (the Connected apps page's sign-in). */
+    redirectUri?: string;
+    scope?: string;
   },
 ): string {
   const u = entraUrl(config, "authorize", config.entra.signInTenant);
   u.search = new URLSearchParams({
     client_id: config.entra.clientId,
     response_type: "code",
-    redirect_uri: callbackUrl(config),
+    redirect_uri: p.redirectUri ?? callbackUrl(config),
     response_mode: "query",
-    scope: upstreamAuthorizeScope(config, p.graphPermissions),
+    scope: p.scope ?? upstreamAuthorizeScope(config, p.graphPermissions ?? []),
     state: p.state,
     nonce: p.nonce,
     code_challenge: p.codeChallenge,
@@ -82,7 +93,12 @@ export function upstreamAuthorizeUrl(
 }
 
 export interface UpstreamClient {
-  redeemCode(code: string, codeVerifier: string): Promise<UpstreamTokens>;
+  /** Redeems a code the proxy's callback (or, with `opts`, another return path) received. */
+  redeemCode(
+    code: string,
+    codeVerifier: string,
+    opts?: { redirectUri: string; scope: string },
+  ): Promise<UpstreamTokens>;
   /** Renews a user's Entra tokens at their own tenant (`tid`), where the refresh token was issued. */
   refresh(refreshToken: string, tenantId: string): Promise<UpstreamTokens>;
 }
@@ -177,15 +193,15 @@ export function createUpstreamClient(
   return {
     // The code comes back from the authority the browser signed in at. A code is single use: when a
     // request went out unanswered, Entra may have spent it, so no retry then.
-    redeemCode: (code, codeVerifier) =>
+    redeemCode: (code, codeVerifier, opts) =>
       post(
         entraUrl(config, "token", config.entra.signInTenant),
         {
           grant_type: "authorization_code",
           code,
           code_verifier: codeVerifier,
-          redirect_uri: callbackUrl(config),
-          scope: upstreamScope(config),
+          redirect_uri: opts?.redirectUri ?? callbackUrl(config),
+          scope: opts?.scope ?? upstreamScope(config),
         },
         { deadlineMs: DEADLINES.codeRedemptionMs, retryUnanswered: false },
       ),

@@ -89,6 +89,9 @@ export function createEntraVerifier(
           username: typeof payload.preferred_username === "string" ? payload.preferred_username : undefined,
           scopes: scp.map((s) => `${entra.appIdUri}/${s}`),
           clientId: typeof payload.azp === "string" ? payload.azp : undefined,
+          roles: Array.isArray(payload.roles)
+            ? payload.roles.filter((r): r is string => typeof r === "string")
+            : [],
           userAssertion: async () => token,
         },
       };

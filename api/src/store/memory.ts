@@ -15,6 +15,7 @@ import {
   expiryOf,
   incrementWithRetries,
   type Kind,
+  MAX_LIST_ROWS,
   type PutOptions,
   type Store,
   StoreConflictError,
@@ -83,6 +84,27 @@ export class MemoryStore implements Store {
     }
     this.#rows.delete(key);
     return true;
+  }
+
+  async list<T>(kind: Kind, prefix: string, opts: { limit?: number } = {}) {
+    assertKey(kind, prefix);
+    await yieldTurn();
+    const limit = Math.min(opts.limit ?? MAX_LIST_ROWS, MAX_LIST_ROWS);
+    const at = this.#now();
+    const start = keyOf(kind, prefix);
+    const out: Array<Entry<T> & { id: string }> = [];
+    for (const key of [...this.#rows.keys()].filter((k) => k.startsWith(start)).sort()) {
+      const row = this.#rows.get(key)!;
+      if (row.expiresAt <= at) continue;
+      out.push({
+        id: key.slice(kind.length + 1),
+        value: JSON.parse(row.json) as T,
+        etag: row.etag,
+        expiresAt: row.expiresAt,
+      });
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   increment(kind: Kind, id: string, windowSec: number): Promise<number> {

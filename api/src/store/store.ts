@@ -24,6 +24,7 @@ export type Kind =
   | "consent"
   | "key"
   | "ratelimit"
+  | "gidx"
   | (string & {});
 
 export interface Entry<T> {
@@ -62,9 +63,18 @@ export interface Store {
    * and lasts `windowSec`; the next hit after it closes starts again at 1. Safe across processes.
    */
   increment(kind: Kind, id: string, windowSec: number): Promise<number>;
+  /**
+   * The live rows of `kind` whose id starts with `prefix` (non-empty), in id order, at most `limit`
+   * (default `MAX_LIST_ROWS`): a range query over one partition on Table Storage. For small indexes
+   * only (a user's grants); callers bound what they write under one prefix.
+   */
+  list<T>(kind: Kind, prefix: string, opts?: { limit?: number }): Promise<Array<Entry<T> & { id: string }>>;
   /** Deletes rows expired at `now` (default: the store's clock) and returns how many. */
   sweep(now?: number): Promise<number>;
 }
+
+/** The most rows one `list` returns. */
+export const MAX_LIST_ROWS = 1000;
 
 /** A conditional write lost: the row exists (`ifAbsent`) or changed (`ifMatch`). Re-read and decide. */
 export class StoreConflictError extends Error {

@@ -26,6 +26,7 @@ import {
   expiryOf,
   incrementWithRetries,
   type Kind,
+  MAX_LIST_ROWS,
   type PutOptions,
   type Store,
   StoreConflictError,
@@ -164,6 +165,33 @@ export class TableStore implements Store {
     }
   }
 
+  async list<T>(kind: Kind, prefix: string, opts: { limit?: number } = {}) {
+    const [pk, from] = keysOf(kind, prefix);
+    const limit = Math.min(opts.limit ?? MAX_LIST_ROWS, MAX_LIST_ROWS);
+    await this.ready();
+    // Percent-encoding keeps prefixes (an encoded id starts with the encoded prefix): the ids under
+    // it are the keys from the prefix up to (not including) the prefix with its last character bumped.
+    const to = from.slice(0, -1) + String.fromCharCode(from.charCodeAt(from.length - 1) + 1);
+    const rows = this.#client.listEntities<StoredEntity>({
+      queryOptions: {
+        filter:
+          `PartitionKey eq ${quoted(pk)} and RowKey ge ${quoted(from)} and RowKey lt ${quoted(to)}` +
+          ` and expiresAt gt ${Math.floor(this.#now())}L`,
+      },
+    });
+    const out: Array<Entry<T> & { id: string }> = [];
+    for await (const e of rows) {
+      out.push({
+        id: decodeURIComponent(e.rowKey),
+        value: JSON.parse(e.value) as T,
+        etag: e.etag ?? "",
+        expiresAt: expiresAtOf(e),
+      });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
   increment(kind: Kind, id: string, windowSec: number): Promise<number> {
     return incrementWithRetries(this, kind, id, windowSec, { now: this.#now });
   }
@@ -209,6 +237,11 @@ function keysOf(kind: Kind, id: string): [string, string] {
     throw new StoreValueError(`Store key too long for Table Storage (${kind}/${id.slice(0, 40)}…)`);
   }
   return [pk, rk];
+}
+
+/** An OData string literal (quotes doubled). */
+function quoted(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
 }
 
 function expiresAtOf(entity: StoredEntity): number {

@@ -36,6 +36,17 @@ export function tracedStore(store: Store): Store {
         () => store.increment(kind, id, windowSec),
         SpanKind.CLIENT,
       ),
+    list: <T>(kind: string, prefix: string, opts?: { limit?: number }) =>
+      inSpan(
+        "storage.list",
+        attrs("list", kind),
+        async (span) => {
+          const rows = await store.list<T>(kind, prefix, opts);
+          span.setAttribute("mcp.store.rows", rows.length);
+          return rows;
+        },
+        SpanKind.CLIENT,
+      ),
     sweep: (at) => inSpan("storage.sweep", attrs("sweep", "*"), () => store.sweep(at), SpanKind.CLIENT),
   };
 }

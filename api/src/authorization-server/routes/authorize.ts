@@ -346,8 +346,14 @@ export async function sameSecret(a: string, b: string): Promise<boolean> {
   return diff === 0 && a.length > 0;
 }
 
-/** What the client may do, in words; the Graph part is generated from the tools' declared permissions. */
-function describeScopes(scopes: string[], graphPermissions: readonly GraphPermission[]): string[] {
+/**
+ * What a grant's scopes let the client do, in the user's words (the consent page and Connected apps); the
+ * Graph part is generated from the tools' declared permissions.
+ */
+export function describeScopes(
+  scopes: string[],
+  graphPermissions: readonly GraphPermission[] = [],
+): string[] {
   const graph = graphPermissions.length
     ? `, which may ${describeGraphPermissions(graphPermissions)} in Microsoft Graph (${graphPermissions.join(", ")})`
     : "";

@@ -167,10 +167,22 @@ export function mountCallback(app: Hono, as: AsContext): void {
         codeChallenge: request.codeChallenge,
         resource: request.resource,
       },
+      client: {
+        name: request.clientName,
+        source: request.clientSource,
+        host: clientHost(request.clientSource, request.clientId, request.redirectUri),
+        redirectUri: request.redirectUri,
+      },
     });
     log.info("grant created", { tid: principal.tenantId, oid: principal.objectId });
     return back({ code });
   });
+}
+
+/** The host the consent page named: the one that published the client's metadata, else its redirect URI's. */
+function clientHost(source: string, clientId: string, redirectUri: string): string {
+  const u = new URL(source === "cimd" ? clientId : redirectUri);
+  return u.protocol === "http:" || u.protocol === "https:" ? u.host : u.protocol;
 }
 
 /** Puts a spent sign-in back for the rest of its ten minutes, so that the callback can be tried again. */

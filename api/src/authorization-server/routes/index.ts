@@ -1,15 +1,19 @@
 /**
  * The authorization server (proxy mode) as one sub-app: metadata, keys, registration, authorize,
- * consent, the Entra callback, token and revocation.
+ * consent, the Entra callback, token and revocation; the Connected apps page and the administrators'
+ * endpoint over the same grants.
  *
  * @module
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { ADMIN_GRANTS_PATH, CONNECTED_APPS_PATH } from "../../config/paths.ts";
 import { StoreValueError } from "../../store/store.ts";
+import { createGrantAdmin, mountAdminGrants } from "./admin-grants.ts";
 import { mountAuthorize } from "./authorize.ts";
 import { mountCallback } from "./callback.ts";
+import { mountConnectedApps } from "./connected-apps.ts";
 import type { AsContext } from "./context.ts";
 import { authorizationServerMetadata, OAUTH_PATHS } from "./metadata.ts";
 import { mountRegister } from "./register.ts";
@@ -50,7 +54,15 @@ export function authorizationServerRoutes(as: AsContext): Hono {
         { "Cache-Control": "no-store", Connection: "close" },
       ),
   });
-  for (const path of [OAUTH_PATHS.token, OAUTH_PATHS.register, OAUTH_PATHS.revoke, OAUTH_PATHS.consent]) {
+  for (const path of [
+    OAUTH_PATHS.token,
+    OAUTH_PATHS.register,
+    OAUTH_PATHS.revoke,
+    OAUTH_PATHS.consent,
+    `${CONNECTED_APPS_PATH}/*`,
+    `${ADMIN_GRANTS_PATH}/*`,
+    ADMIN_GRANTS_PATH,
+  ]) {
     app.use(path, limit);
   }
   // Oversized input the checks above let through must still be a client error, never a 500.
@@ -72,5 +84,8 @@ export function authorizationServerRoutes(as: AsContext): Hono {
   mountCallback(app, as);
   mountStepUp(app, as);
   mountTokenEndpoints(app, as);
+  const admin = createGrantAdmin({ grants: as.grants, logger: as.logger });
+  mountConnectedApps(app, as, admin);
+  mountAdminGrants(app, as, admin);
   return app;
 }

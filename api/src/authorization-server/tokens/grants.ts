@@ -14,7 +14,11 @@
  *   presenting it revokes the grant (RFC 9700 §4.14.2). The answer is kept sealed under a key derived
  *   from the presented token, so only its holder can read it.
  *
- * Codes and tokens are stored only as hashes.
+ * Codes and tokens are stored only as hashes. Each grant is also indexed by user and by client
+ * (`grant-index.ts`) for the Connected apps page: a user holds at most `MAX_GRANTS_PER_USER` grants, and
+ * signing in again with the same client replaces that client's earlier grant once the new code is
+ * redeemed. When a grant was last used is recorded at most once per `LAST_USED_RESOLUTION_MS`, so a
+ * request writes to the store only when the recorded time is older than that.
  *
  * @module
  */
@@ -34,6 +38,7 @@ import {
   unwrapKey,
   wrapKey,
 } from "./crypto.ts";
+import { createGrantIndex, type GrantRef } from "./grant-index.ts";
 import type { Keyring } from "./keyring.ts";
 
 export const ACCESS_TOKEN_TTL_SEC = 60 * 60;
@@ -45,6 +50,10 @@ export const CODE_TTL_SEC = 10 * 60;
  * response, a retry, two windows or two instances racing). After it, presenting it is a replay.
  */
 export const REFRESH_RETRY_WINDOW_SEC = 60;
+/** Most grants one user holds at once; a new one beyond it ends the oldest. */
+export const MAX_GRANTS_PER_USER = 25;
+/** "Last used" is as precise as this: a use writes it only when the recorded time is older. */
+export const LAST_USED_RESOLUTION_MS = 5 * 60 * 1000;
 
 export interface Grant {
   tid: string;
@@ -62,7 +71,39 @@ export interface Grant {
   /** Entra tokens (`UpstreamTokens`), AES-GCM sealed with the grant key. */
   upstream: string;
   createdAt: number;
+  /** The client as the user approved it (absent on grants from before it was recorded). */
+  client?: GrantClient;
+  /** When a token from this grant was last accepted, to `LAST_USED_RESOLUTION_MS` (ms since the epoch). */
+  lastUsedAt?: number;
   /** The sign-in this grant came from (see `PendingAuthorization.correlationId`), for the logs. */
+  correlationId?: string;
+}
+
+/** What the Connected apps page shows of the client: what the consent page showed. */
+export interface GrantClient {
+  name: string;
+  /** How the client is known: published metadata (`cimd`), self-registered (`dcr`) or `preregistered`. */
+  source: "cimd" | "dcr" | "preregistered";
+  /** The host that published its metadata (CIMD), else the host its redirect URI points to. */
+  host: string;
+  redirectUri: string;
+}
+
+/** A live grant as the Connected apps page and the administrators' endpoint list it. */
+export interface GrantSummary {
+  grantId: string;
+  tid: string;
+  oid: string;
+  name?: string;
+  username?: string;
+  clientId: string;
+  client?: GrantClient;
+  scopes: string[];
+  offline: boolean;
+  createdAt: number;
+  lastUsedAt?: number;
+  expiresAt: number;
+  /** The sign-in the grant came from, for the logs. */
   correlationId?: string;
 }
 
@@ -133,6 +174,7 @@ export interface GrantService {
     offline: boolean;
     upstream: UpstreamTokens;
     code: { redirectUri: string; redirectUriGiven: boolean; codeChallenge: string; resource?: string };
+    client?: GrantClient;
   }): Promise<{ code: string }>;
   /** Spends a code (single use). A second attempt revokes everything the first one issued. */
   redeemCode(code: string, check: (row: CodeGrantRequest) => Promise<void>): Promise<IssuedTokens>;
@@ -157,8 +199,16 @@ export interface GrantService {
     grantKey: CryptoKey,
     tokens: UpstreamTokens,
   ): Promise<void>;
-  /** Ends a grant: every token issued from it stops working. */
-  end(grantId: string): Promise<void>;
+  /** Ends a grant: every token issued from it stops working. Returns what it was, if it was live. */
+  end(grantId: string): Promise<GrantSummary | undefined>;
+  /** A live grant, as listed. */
+  get(grantId: string): Promise<GrantSummary | undefined>;
+  /** The user's live grants, newest first. */
+  listByUser(tid: string, oid: string): Promise<GrantSummary[]>;
+  /** The client's live grants (at most `limit`, default 1000), newest first. */
+  listByClient(clientId: string, limit?: number): Promise<GrantSummary[]>;
+  /** The user who last signed in with this name, while one of their grants lives. */
+  userByName(username: string): Promise<{ tid: string; oid: string } | undefined>;
   /** Revokes the grant behind a token issued to `clientId` (RFC 7009 §2.1: only the client's own tokens). */
   revoke(token: string, clientId: string): Promise<void>;
 }
@@ -215,6 +265,58 @@ export function createGrantService(
   const { store, keyring } = deps;
   const now = deps.now ?? Date.now;
   const nowSec = () => Math.floor(now() / 1000);
+  const index = createGrantIndex(store);
+  const refOf = (gid: string, g: Grant): GrantRef => ({ gid, tid: g.tid, oid: g.oid, clientId: g.clientId });
+
+  /** Deletes a grant and its index rows; every token issued from it stops working at once. */
+  async function endGrant(gid: string): Promise<GrantSummary | undefined> {
+    const entry = await store.get<Grant>("grant", gid);
+    await store.delete("grant", gid);
+    if (!entry) return undefined;
+    await index.remove(refOf(gid, entry.value));
+    return summarize(gid, entry);
+  }
+
+  /** The live grants behind index rows; rows whose grant is gone are dropped from the index. */
+  async function resolve(refs: GrantRef[]): Promise<GrantSummary[]> {
+    const found = await Promise.all(
+      refs.map(async (ref) => {
+        const entry = await store.get<Grant>("grant", ref.gid);
+        if (!entry) await index.remove(ref);
+        return entry ? summarize(ref.gid, entry) : undefined;
+      }),
+    );
+    return found
+      .filter((g): g is GrantSummary => g !== undefined)
+      .sort((a, b) => b.createdAt - a.createdAt || a.grantId.localeCompare(b.grantId));
+  }
+
+  /** Records the use of a grant, at most once per `LAST_USED_RESOLUTION_MS`; returns the row's etag. */
+  async function touch(gid: string, entry: Entry<Grant>): Promise<string> {
+    const at = now();
+    if (at - (entry.value.lastUsedAt ?? 0) < LAST_USED_RESOLUTION_MS) return entry.etag;
+    const ttlSec = (entry.expiresAt - at) / 1000;
+    if (ttlSec <= 0) return entry.etag;
+    try {
+      const { etag } = await store.put(
+        "grant",
+        gid,
+        { ...entry.value, lastUsedAt: at },
+        // Conditional: never brings back a grant revoked meanwhile; another instance's touch is as good.
+        { ttlSec, ifMatch: entry.etag },
+      );
+      return etag;
+    } catch (err) {
+      if (!(err instanceof StoreConflictError)) throw err;
+      return entry.etag;
+    }
+  }
+
+  /** Ends the user's oldest grants beyond `MAX_GRANTS_PER_USER - 1`, to make room for one more. */
+  async function makeRoom(tid: string, oid: string): Promise<void> {
+    const live = await resolve(await index.byUser(tid, oid));
+    for (const old of live.slice(MAX_GRANTS_PER_USER - 1)) await endGrant(old.grantId);
+  }
 
   async function signAccessToken(
     gid: string,
@@ -292,7 +394,7 @@ export function createGrantService(
     if (upstream.refreshExpiresAt === undefined) return REFRESH_TOKEN_TTL_SEC;
     const left = Math.floor((upstream.refreshExpiresAt - now()) / 1000);
     if (left <= 0) {
-      await store.delete("grant", gid);
+      await endGrant(gid);
       throw new Failure(
         "invalid_grant",
         "The Microsoft Entra sign-in behind this grant has expired; sign in again",
@@ -319,8 +421,11 @@ export function createGrantService(
         offline: p.offline,
         upstream: await encryptJson(grantKey, p.upstream, gid),
         createdAt: now(),
+        ...(p.client ? { client: p.client } : {}),
       };
+      await makeRoom(p.tid, p.oid);
       await store.put("grant", gid, grant, { ttlSec: GRANT_TTL_SEC, ifAbsent: true });
+      await index.add(refOf(gid, grant), GRANT_TTL_SEC, p.username);
       const code = randomToken(32);
       const row: CodeRow = {
         gid,
@@ -338,11 +443,18 @@ export function createGrantService(
       const id = await sha256b64url(code);
       const entry = await store.get<CodeRow>("code", id);
       if (!entry) throw new Failure("invalid_grant", "The authorization code is invalid or has expired");
-      await spendCode(store, id, entry, check);
-      const grant = await loadGrant(entry.value.gid);
+      await spendCode(store, id, entry, check, endGrant);
+      const gid = entry.value.gid;
+      const grant = await loadGrant(gid);
       const grantKey = await unwrapKey(entry.value.wrappedKey, code);
-      const ttl = await refreshTtl(entry.value.gid, grant.value, grantKey);
-      return issue(entry.value.gid, grant.value, grantKey, entry.value.scopes, ttl);
+      const ttl = await refreshTtl(gid, grant.value, grantKey);
+      const tokens = await issue(gid, grant.value, grantKey, entry.value.scopes, ttl);
+      // Signing in again with the same client replaces its earlier grant: one grant per user and client.
+      const { tid, oid, clientId } = grant.value;
+      for (const ref of await index.byUser(tid, oid)) {
+        if (ref.clientId === clientId && ref.gid !== gid) await endGrant(ref.gid);
+      }
+      return tokens;
     },
 
     async refresh(refreshToken, clientId, scopes, beforeIssue) {
@@ -354,7 +466,7 @@ export function createGrantService(
         throw new Failure("invalid_grant", "The refresh token was issued to another client");
       const grant = await loadGrant(row.gid);
       const requestScope = scopes?.join(" ") ?? "";
-      if (row.successor !== undefined) return answerAgain(store, entry, refreshToken, requestScope, now());
+      if (row.successor !== undefined) return answerAgain(entry, refreshToken, requestScope, now(), endGrant);
       const granted = narrowedScopes(row, scopes);
       const grantKey = await unwrapKey(row.wrappedKey, refreshToken);
       await beforeIssue?.({ grantId: row.gid, grant: grant.value, grantKey, etag: grant.etag });
@@ -370,7 +482,7 @@ export function createGrantService(
       const winner = await store.get<RefreshRow>("refresh", id);
       if (!winner?.value.successor)
         throw new Failure("invalid_grant", "The refresh token was revoked by a concurrent request");
-      return answerAgain(store, winner, refreshToken, requestScope, now());
+      return answerAgain(winner, refreshToken, requestScope, now(), endGrant);
     },
 
     async verifyAccessToken(token) {
@@ -395,7 +507,9 @@ export function createGrantService(
       });
       const gid = String(payload.gid);
       const grantKey = await openGrantKey(keys.tokenKey, String(payload.gk), `${gid}.${payload.jti}`);
+      // The grant is read on every request, so a revoked grant's tokens stop working at once, everywhere.
       const entry = await loadGrant(gid);
+      const etag = await touch(gid, entry);
       return {
         grantId: gid,
         grant: entry.value,
@@ -404,7 +518,7 @@ export function createGrantService(
           .split(" ")
           .filter(Boolean),
         exp: Number(payload.exp),
-        etag: entry.etag,
+        etag,
       };
     },
 
@@ -419,15 +533,30 @@ export function createGrantService(
           { ...grant, upstream: sealed },
           { ttlSec: GRANT_TTL_SEC, ifMatch: etag },
         );
+        // The index lives as long as the grant it points to.
+        await index.add(refOf(gid, grant), GRANT_TTL_SEC);
       } catch (err) {
-        // Another instance renewed it first; its tokens are as good as ours.
+        // Another instance renewed it first (or the grant was revoked); its tokens are as good as ours.
         if (!(err instanceof StoreConflictError)) throw err;
       }
     },
 
-    async end(gid) {
-      await store.delete("grant", gid);
+    end: endGrant,
+
+    async get(gid) {
+      const entry = await store.get<Grant>("grant", gid);
+      return entry ? summarize(gid, entry) : undefined;
     },
+
+    async listByUser(tid, oid) {
+      return resolve(await index.byUser(tid, oid));
+    },
+
+    async listByClient(clientId, limit) {
+      return resolve(await index.byClient(clientId, limit));
+    },
+
+    userByName: (username) => index.userByName(username),
 
     async revoke(token, clientId) {
       // RFC 7009 §2.2: answer the same whether or not the token was valid.
@@ -435,14 +564,14 @@ export function createGrantService(
       if (refresh) {
         // RFC 7009 §2.1: a client may revoke only the tokens issued to it.
         if (refresh.value.clientId !== clientId) return;
-        await store.delete("grant", refresh.value.gid);
+        await endGrant(refresh.value.gid);
         await store.delete("refresh", await sha256b64url(token));
         return;
       }
       try {
         const { grantId, grant } = await this.verifyAccessToken(token);
         if (grant.clientId !== clientId) return;
-        await store.delete("grant", grantId);
+        await endGrant(grantId);
       } catch {
         // not ours, expired, or already revoked: nothing to do
       }
@@ -460,6 +589,7 @@ async function spendCode(
   id: string,
   entry: Entry<CodeRow>,
   check: (row: CodeRow) => Promise<void>,
+  endGrant: (gid: string) => Promise<unknown>,
 ): Promise<void> {
   const reused = () =>
     new Failure(
@@ -470,7 +600,7 @@ async function spendCode(
       },
     );
   if (entry.value.used) {
-    await store.delete("grant", entry.value.gid);
+    await endGrant(entry.value.gid);
     throw reused();
   }
   await check(entry.value);
@@ -483,7 +613,7 @@ async function spendCode(
     );
   } catch (err) {
     if (!(err instanceof StoreConflictError)) throw err;
-    await store.delete("grant", entry.value.gid);
+    await endGrant(entry.value.gid);
     throw reused();
   }
 }
@@ -504,21 +634,20 @@ function narrowedScopes(row: RefreshRow, requested: string[] | undefined): strin
  * window it is a replay: someone else may hold a copy, so the whole grant is revoked (RFC 9700 §4.14.2).
  */
 async function answerAgain(
-  store: Store,
   entry: Entry<RefreshRow>,
   refreshToken: string,
   requestScope: string,
   at: number,
+  endGrant: (gid: string) => Promise<GrantSummary | undefined>,
 ): Promise<IssuedTokens> {
   const row = entry.value;
   const rotatedAt = row.rotatedAt ?? 0;
   if (at - rotatedAt >= REFRESH_RETRY_WINDOW_SEC * 1000 || !row.answer) {
-    // Read once more for the logs: which sign-in the revoked grant came from.
-    const grant = await store.get<Grant>("grant", row.gid);
-    await store.delete("grant", row.gid);
+    // Ended through the index too; what it returns says which sign-in the revoked grant came from.
+    const grant = await endGrant(row.gid);
     telemetry.refreshReplay();
     throw new Failure("invalid_grant", "The refresh token was already used; the grant is revoked", {
-      log: { revokedGrant: true, refreshReplay: true, correlationId: grant?.value.correlationId },
+      log: { revokedGrant: true, refreshReplay: true, correlationId: grant?.correlationId },
     });
   }
   if ((row.answerScope ?? "") !== requestScope) {
@@ -558,4 +687,23 @@ async function recordRotation(
     if (!(err instanceof StoreConflictError)) throw err;
     return false;
   }
+}
+
+function summarize(gid: string, entry: Entry<Grant>): GrantSummary {
+  const g = entry.value;
+  return {
+    grantId: gid,
+    tid: g.tid,
+    oid: g.oid,
+    name: g.name,
+    username: g.username,
+    clientId: g.clientId,
+    client: g.client,
+    scopes: g.scopes,
+    offline: g.offline !== false,
+    createdAt: g.createdAt,
+    lastUsedAt: g.lastUsedAt,
+    expiresAt: entry.expiresAt,
+    ...(g.correlationId ? { correlationId: g.correlationId } : {}),
+  };
 }
