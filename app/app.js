@@ -126,6 +126,30 @@ function renderServer(health, signedInUser) {
     connectedApps.hidden = true;
   }
   if (typeof health.tenantId === "string") setText("tenant-id", health.tenantId);
+  if (Array.isArray(health.graphPermissions)) {
+    // Built with text nodes only: nothing from the answer is parsed as HTML.
+    const list = byId("graph-permissions");
+    list.replaceChildren(
+      ...health.graphPermissions
+        .filter((p) => typeof p?.name === "string" && typeof p?.allows === "string")
+        .map((p) => {
+          const item = document.createElement("li");
+          const code = document.createElement("code");
+          code.textContent = p.name;
+          item.append(`${p.allows[0].toUpperCase()}${p.allows.slice(1)} (`, code, ")");
+          return item;
+        }),
+    );
+  }
+  if (Array.isArray(health.tools)) {
+    const names = health.tools.map((t) => t?.name).filter((n) => typeof n === "string");
+    const parts = names.flatMap((n, i) => {
+      const code = document.createElement("code");
+      code.textContent = n;
+      return i === 0 ? [code] : [", ", code];
+    });
+    if (parts.length) byId("tool-list").replaceChildren("Tools: ", ...parts);
+  }
   if (httpOrigin(health.consentUrl)) {
     const consent = new URL(health.consentUrl);
     // Signed in on this page: Entra preselects the same account.

@@ -166,6 +166,20 @@ function getSession(state: State, c: Context) {
   return m ? state.sessions.get(m[1]) : undefined;
 }
 
+/**
+ * Whether a `claims` request asks for more than client capabilities (a Conditional Access or CAE
+ * challenge): then Entra signs the user in interactively again, with the extra step (MFA) the policy needs.
+ */
+export function demandsStepUp(claims: string | undefined): boolean {
+  if (!claims) return false;
+  try {
+    const parsed = JSON.parse(claims) as Record<string, Record<string, unknown> | undefined>;
+    return Object.values(parsed).some((req) => Object.keys(req ?? {}).some((k) => k !== "xms_cc"));
+  } catch {
+    return false;
+  }
+}
+
 function signInPage(state: State, pid: string, pending: PendingAuthorization, notice = ""): Response {
   const hint = (pending.params.login_hint ?? "").toLowerCase();
   const client = state.app(pending.params.client_id)!;
@@ -185,6 +199,7 @@ function signInPage(state: State, pid: string, pending: PendingAuthorization, no
     "Sign in to your account",
     `<h1>Pick an account</h1><p>to continue to <b>${escapeHtml(client.displayName)}</b></p>
 ${notice ? `<p role="alert">${escapeHtml(notice)}</p>` : ""}
+${demandsStepUp(pending.params.claims) ? '<p id="mfa">Your organisation requires additional verification: signing in here completes it (emulated multi-factor authentication).</p>' : ""}
 <form id="signin" method="post" action="/${escapeHtml(pending.tenantSegment)}/login">
 <input type="hidden" name="ctx" value="${pid}">
 <ul class="tiles">
@@ -335,7 +350,14 @@ async function authorize(state: State, c: Context): Promise<Response> {
     }
     return issueCode(state, pending, sessionUser, session.sid, session.authTime);
   }
-  if (prompt === "login" || prompt === "select_account" || !session || !sessionUser || !hintMatches) {
+  if (
+    prompt === "login" ||
+    prompt === "select_account" ||
+    demandsStepUp(params.claims) ||
+    !session ||
+    !sessionUser ||
+    !hintMatches
+  ) {
     return signInPage(state, pid, pending);
   }
   return afterSignIn(state, pid, pending, sessionUser, session.sid, session.authTime);
@@ -362,6 +384,7 @@ export function mountAuthorize(app: Hono, state: State, { secure }: { secure: bo
         "This account doesn't exist in the tenant. Pick one below.",
       );
     const s = startSession(state, user, secure);
+    if (demandsStepUp(pending.params.claims)) state.mfaSessions.add(s.sid);
     const res = afterSignIn(state, form.ctx, pending, user, s.sid, s.authTime);
     res.headers.append("Set-Cookie", s.cookie);
     return res;

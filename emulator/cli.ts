@@ -14,7 +14,7 @@ const USAGE = `usage: node emulator/cli.ts [--port N] [--graph-port N] [--identi
   --fault   make an endpoint fail, from the start (repeatable; see emulator/README.md, "Fault controls"):
             target  token | token.authorization_code | token.refresh_token | token.obo |
                     token.client_credentials | discovery | jwks | authorize | mi |
-                    graph | graph.me | graph.photo | graph:/<path>
+                    graph | graph.me | graph.photo | graph.messages | graph.calendarView | graph.people | graph:/<path>
             answer  a 5xx status (500, 502, 503, 504...) | 429 | hang | reset
             e.g.    --fault token.obo=503  --fault token.refresh_token=429,retry-after=5,times=2
                     --fault graph=hang     --fault mi=reset,times=1

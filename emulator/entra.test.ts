@@ -362,10 +362,11 @@ describe("consent", () => {
     assert.ok(accepted.searchParams.get("code"));
     const { userAssertion } = { userAssertion: (await userToken(em, alex)).access_token };
     const { obo } = await import("./fixtures/helpers.ts");
-    const r = await obo(em, userAssertion);
+    // The link granted User.Read only: an exchange for exactly that permission works.
+    const r = await obo(em, userAssertion, "https://graph.microsoft.com/User.Read");
     assert.equal(r.status, 200);
     em.revokeConsent(user.oid, em.apiApp.clientId);
-    const r2 = await obo(em, userAssertion);
+    const r2 = await obo(em, userAssertion, "https://graph.microsoft.com/User.Read");
     assert.equal(r2.status, 400);
     assert.deepEqual(r2.body.error_codes, [65001]);
     assert.equal(r2.body.suberror, "consent_required");

@@ -12,7 +12,7 @@ export interface AadErrorSpec {
 }
 
 const p = (v: string | undefined, fallback = "") => v ?? fallback;
-const CA_CLAIMS =
+export const CA_CLAIMS =
   '{"access_token":{"capolids":{"essential":true,"values":["59866338-815e-41e6-9613-0ec6218e5c3d"]}}}';
 
 export const AADSTS: Record<number, AadErrorSpec> = {
@@ -49,6 +49,13 @@ export const AADSTS: Record<number, AadErrorSpec> = {
     noErrorUri: true,
     message: (x) =>
       `Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access '${p(x.resource, "00000003-0000-0000-c000-000000000000")}'.`,
+  },
+  53003: {
+    error: "invalid_grant",
+    suberror: "message_only",
+    claims: CA_CLAIMS,
+    message: () =>
+      "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
   },
   50148: {
     error: "invalid_grant",
@@ -247,7 +254,7 @@ export function aadError(
   };
   if (!spec.noErrorUri) body.error_uri = `https://login.microsoftonline.com/error?code=${code}`;
   if (spec.suberror) body.suberror = spec.suberror;
-  if (spec.claims) body.claims = spec.claims;
+  if (spec.claims) body.claims = params.claims ?? spec.claims;
   const status = spec.status ?? (spec.error === "invalid_client" ? 401 : 400);
   return { status, body, code };
 }

@@ -20,6 +20,9 @@ export type FaultTarget =
   | "graph"
   | "graph.me"
   | "graph.photo"
+  | "graph.messages"
+  | "graph.calendarView"
+  | "graph.people"
   | `graph:/${string}`;
 
 export const FAULT_TARGETS: readonly string[] = [
@@ -35,6 +38,9 @@ export const FAULT_TARGETS: readonly string[] = [
   "graph",
   "graph.me",
   "graph.photo",
+  "graph.messages",
+  "graph.calendarView",
+  "graph.people",
 ];
 
 /** A 5xx status, 429, "hang" (no answer until the client gives up or the fault is cleared) or "reset". */

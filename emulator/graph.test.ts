@@ -34,7 +34,13 @@ async function graphError(res: Response, status: number, code: string) {
 
 describe("OBO token shape", () => {
   test("v1 Graph token from the API app, response scope lists .default", async () => {
-    assert.equal(oboScope, "https://graph.microsoft.com/User.Read https://graph.microsoft.com/.default");
+    // .default: every permission the registration asks for and the user granted, then `.default` itself.
+    assert.equal(
+      oboScope,
+      ["User.Read", "Mail.Read", "Calendars.Read", "People.Read", ".default"]
+        .map((s) => `https://graph.microsoft.com/${s}`)
+        .join(" "),
+    );
     const c = claimsOf(graphToken);
     assert.equal(c.aud, "https://graph.microsoft.com");
     assert.equal(c.iss, `https://sts.windows.net/${em.tenantId}/`);

@@ -1,9 +1,12 @@
-// A slice of Microsoft Graph v1.0: /me, /me/photo, /me/photo/$value (reference §10).
+// A slice of Microsoft Graph v1.0: /me, /me/photo, /me/photo/$value, /me/messages, /me/calendarView and
+// /me/people (reference §10), each behind the delegated permission Graph requires for it, with
+// Continuous Access Evaluation challenges for CAE-capable (`xms_cc: ["cp1"]`) tokens.
 import { createHash, randomUUID } from "node:crypto";
 import type { Context, Hono } from "hono";
 import { applyFault, retryAfterHeader } from "./faults.ts";
 import { sleep } from "./http.ts";
 import { decodeJwt, verifyJwt } from "./keys.ts";
+import { PROPERTIES, seedEvents, seedMessages, seedPeople } from "./mailbox.ts";
 import type { State } from "./state.ts";
 import { GRAPH_APP_ID, GRAPH_RESOURCE, type User } from "./tenant.ts";
 
@@ -29,13 +32,14 @@ const EXTRA_PROPERTIES = [
   "employeeId",
   "accountEnabled",
 ];
-const READ_SCOPES = [
-  "User.Read",
-  "User.ReadBasic.All",
-  "User.Read.All",
-  "User.ReadWrite",
-  "Directory.Read.All",
-];
+/** Delegated permissions that open each endpoint (any one of them; Graph's permission reference). */
+const ENDPOINT_SCOPES: Record<string, string[]> = {
+  "graph.me": ["User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite", "Directory.Read.All"],
+  "graph.photo": ["User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite", "Directory.Read.All"],
+  "graph.messages": ["Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"],
+  "graph.calendarView": ["Calendars.ReadBasic", "Calendars.Read", "Calendars.ReadWrite"],
+  "graph.people": ["People.Read", "People.Read.All"],
+};
 const ODATA_JSON =
   "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 const WWW_AUTH =
@@ -128,7 +132,19 @@ function graphFault(state: State, ids: Ids, status: number, retryAfter: number |
 
 type Auth = { user: User } | { response: Response };
 
-async function authenticate(state: State, c: Context, ids: Ids): Promise<Auth> {
+/** The claims a CAE revocation asks for: a token issued after `validFrom` (ms). */
+export function nbfClaims(validFrom: number): string {
+  return JSON.stringify({
+    access_token: { nbf: { essential: true, value: String(Math.floor(validFrom / 1000)) } },
+  });
+}
+
+/** Graph's CAE challenge: the plain 401 header plus `error="insufficient_claims"` and the claims, base64. */
+export function claimsChallenge(claims: string): string {
+  return `${WWW_AUTH}, error="insufficient_claims", claims="${Buffer.from(claims).toString("base64")}"`;
+}
+
+async function authenticate(state: State, c: Context, ids: Ids, kind: string): Promise<Auth> {
   const fail401 = (message: string) => ({
     response: graphError(state, ids, 401, "InvalidAuthenticationToken", message, {
       "WWW-Authenticate": WWW_AUTH,
@@ -168,14 +184,27 @@ async function authenticate(state: State, c: Context, ids: Ids): Promise<Auth> {
     };
   }
   const scopes = String(p.scp).split(" ");
-  if (!scopes.some((s) => READ_SCOPES.includes(s))) {
+  const allowed = ENDPOINT_SCOPES[kind] ?? [];
+  if (!scopes.some((s) => allowed.includes(s))) {
+    // Directory endpoints answer with Entra's code, Exchange-backed ones (mail, calendar, people) with Exchange's.
+    const [code, message] =
+      kind === "graph.me" || kind === "graph.photo"
+        ? ["Authorization_RequestDenied", "Insufficient privileges to complete the operation."]
+        : ["ErrorAccessDenied", "Access is denied. Check credentials and try again."];
+    return { response: graphError(state, ids, 403, code, message) };
+  }
+  // CAE: a capable client's token issued before the user's sessions were revoked is challenged at once.
+  const cae = Array.isArray(p.xms_cc) && p.xms_cc.includes("cp1");
+  const validFrom = state.tokensValidFrom.get(String(p.oid));
+  if (cae && validFrom !== undefined && typeof p.iat === "number" && p.iat * 1000 < validFrom) {
     return {
       response: graphError(
         state,
         ids,
-        403,
-        "Authorization_RequestDenied",
-        "Insufficient privileges to complete the operation.",
+        401,
+        "InvalidAuthenticationToken",
+        "Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp",
+        { "WWW-Authenticate": claimsChallenge(nbfClaims(validFrom)) },
       ),
     };
   }
@@ -225,16 +254,22 @@ export function mountGraph(app: Hono, state: State): void {
     const requestId = randomUUID();
     const ids: Ids = { requestId, clientRequestId: c.req.header("client-request-id") ?? requestId };
     const path = url.pathname.replace(/\/+$/, "");
-    const kind = path.startsWith("/v1.0/me/photo")
-      ? "graph.photo"
-      : path === "/v1.0/me"
-        ? "graph.me"
-        : "graph.other";
+    const kind = graphKind(path);
     state.count(kind);
     const delay = state.takeDelay(kind);
     if (delay) await sleep(delay);
     const fault = state.faults.graph.shift();
     if (fault) {
+      if (fault.status === 401 && fault.claims !== undefined) {
+        return graphError(
+          state,
+          ids,
+          401,
+          "InvalidAuthenticationToken",
+          "Continuous access evaluation resulted in challenge with result: InteractionRequired and code: LocationConditionEvaluationSatisfied",
+          { "WWW-Authenticate": claimsChallenge(fault.claims) },
+        );
+      }
       if (fault.status === 401) {
         return graphError(
           state,
@@ -242,10 +277,7 @@ export function mountGraph(app: Hono, state: State): void {
           401,
           "InvalidAuthenticationToken",
           "Lifetime validation failed, the token is expired.",
-          {
-            "WWW-Authenticate":
-              'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"',
-          },
+          { "WWW-Authenticate": WWW_AUTH },
         );
       }
       if (fault.status === 429) return graphFault(state, ids, 429, fault.retryAfter ?? 2);
@@ -272,10 +304,13 @@ export function mountGraph(app: Hono, state: State): void {
         "Specified HTTP method is not allowed for the request target.",
       );
     }
-    const auth = await authenticate(state, c, ids);
+    const auth = await authenticate(state, c, ids, kind);
     if ("response" in auth) return auth.response;
     const user = auth.user;
     const headers = graphHeaders(ids.requestId, ids.clientRequestId);
+    if (kind === "graph.messages" || kind === "graph.calendarView" || kind === "graph.people") {
+      return collection(state, ids, kind, url, user, headers);
+    }
 
     if (path === "/v1.0/me") {
       const r = userBody(state, user, url.searchParams.get("$select") ?? undefined);
@@ -327,5 +362,138 @@ export function mountGraph(app: Hono, state: State): void {
       "BadRequest",
       `Resource not found for the segment '${path.split("/").pop()}'.`,
     );
+  });
+}
+
+function graphKind(path: string): string {
+  if (path === "/v1.0/me") return "graph.me";
+  if (path.startsWith("/v1.0/me/photo")) return "graph.photo";
+  if (path === "/v1.0/me/messages" || path === "/v1.0/me/mailFolders/inbox/messages") return "graph.messages";
+  if (path.toLowerCase() === "/v1.0/me/calendarview") return "graph.calendarView";
+  if (path === "/v1.0/me/people") return "graph.people";
+  return "graph.other";
+}
+
+const PAGE_SIZE = 10;
+const MAX_TOP: Record<string, number> = {
+  "graph.messages": 1000,
+  "graph.calendarView": 1000,
+  "graph.people": 1000,
+};
+const ENTITY: Record<string, { type: keyof typeof PROPERTIES; segment: string }> = {
+  "graph.messages": { type: "message", segment: "messages" },
+  "graph.calendarView": { type: "event", segment: "calendarView" },
+  "graph.people": { type: "person", segment: "people" },
+};
+
+/** The time window of a calendarView request, or why Graph refuses it. */
+function calendarWindow(url: URL): { start: number; end: number } | { bad: [string, string] } {
+  const q = (name: string) => {
+    for (const [k, v] of url.searchParams) if (k.toLowerCase() === name) return v;
+    return undefined;
+  };
+  const start = q("startdatetime");
+  const end = q("enddatetime");
+  if (!start || !end) {
+    return {
+      bad: [
+        "ErrorInvalidParameter",
+        "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.",
+      ],
+    };
+  }
+  const s = Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(start) ? start : `${start}Z`);
+  const e = Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(end) ? end : `${end}Z`);
+  if (Number.isNaN(s))
+    return {
+      bad: ["ErrorInvalidParameter", `The value '${start}' of parameter 'StartDateTime' is invalid.`],
+    };
+  if (Number.isNaN(e))
+    return { bad: ["ErrorInvalidParameter", `The value '${end}' of parameter 'EndDateTime' is invalid.`] };
+  return { start: s, end: e };
+}
+
+const eventTime = (v: unknown) => Date.parse(`${(v as { dateTime: string }).dateTime.slice(0, 23)}Z`);
+
+/** A page of a collection: `$top` (default 10), `$skip`, `$select`, `$search` (people), `@odata.nextLink`. */
+function collection(
+  state: State,
+  ids: Ids,
+  kind: string,
+  url: URL,
+  user: User,
+  headers: Record<string, string>,
+): Response {
+  const { type, segment } = ENTITY[kind];
+  const bad = (code: string, message: string) => graphError(state, ids, 400, code, message);
+  const topRaw = url.searchParams.get("$top");
+  const skipRaw = url.searchParams.get("$skip");
+  const top = topRaw === null ? PAGE_SIZE : Number(topRaw);
+  const skip = skipRaw === null ? 0 : Number(skipRaw);
+  if (!Number.isInteger(top) || top < 0)
+    return bad("BadRequest", `Invalid value '${topRaw}' for $top query option found.`);
+  if (!Number.isInteger(skip) || skip < 0)
+    return bad("BadRequest", `Invalid value '${skipRaw}' for $skip query option found.`);
+  if (top > MAX_TOP[kind])
+    return bad("ErrorInvalidParameter", `The value '${top}' of parameter 'Top' is invalid.`);
+  const select = url.searchParams.get("$select");
+  const props = select
+    ? select
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)
+    : undefined;
+  for (const prop of props ?? []) {
+    if (!PROPERTIES[type].includes(prop)) {
+      return bad(
+        "RequestBroker--ParseUri",
+        `Could not find a property named '${prop}' on type 'microsoft.graph.${type}'.`,
+      );
+    }
+  }
+  let items: Record<string, unknown>[];
+  if (kind === "graph.messages") {
+    items = seedMessages(user, state.now());
+  } else if (kind === "graph.calendarView") {
+    const w = calendarWindow(url);
+    if ("bad" in w) return bad(...w.bad);
+    items = seedEvents(user, state.now())
+      .filter((e) => eventTime(e.start) < w.end && eventTime(e.end) > w.start)
+      .sort((a, b) => eventTime(a.start) - eventTime(b.start));
+  } else {
+    items = seedPeople(user, state.users);
+    const search = url.searchParams.get("$search")?.replace(/^"|"$/g, "").trim().toLowerCase();
+    if (search) {
+      items = items.filter((p) =>
+        [p.displayName, p.givenName, p.surname, p.userPrincipalName].some((v) =>
+          String(v ?? "")
+            .toLowerCase()
+            .startsWith(search),
+        ),
+      );
+    }
+  }
+  const page = items.slice(skip, skip + top).map((item) => {
+    if (!props) return item;
+    const out: Record<string, unknown> = {};
+    if (item["@odata.etag"] !== undefined) out["@odata.etag"] = item["@odata.etag"];
+    out.id = item.id;
+    for (const prop of props) out[prop] = item[prop] ?? null;
+    return out;
+  });
+  const body: Record<string, unknown> = {
+    "@odata.context": `${state.graphBaseUrl}/$metadata#users('${user.id}')/${segment}${select ? `(${select})` : ""}`,
+  };
+  if (skip + top < items.length && top > 0) {
+    // Graph's next link is absolute and keeps every other query option; only $skip moves on.
+    const next = new URL(`${state.graphBaseUrl}${url.pathname.replace(/^\/v1\.0/, "")}`);
+    for (const [k, v] of url.searchParams) if (k !== "$skip") next.searchParams.set(k, v);
+    next.searchParams.set("$skip", String(skip + top));
+    body["@odata.nextLink"] = next.toString();
+  }
+  body.value = page;
+  return new Response(JSON.stringify(body), {
+    status: 200,
+    headers: { "Content-Type": ODATA_JSON, "OData-Version": "4.0", ...headers },
   });
 }

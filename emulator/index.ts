@@ -9,6 +9,7 @@ import { ADMIN_PATH, mountAdmin } from "./admin.ts";
 import { mountAuthorize } from "./authorize.ts";
 import { ensureCa } from "./ca.ts";
 import { mountDiscovery } from "./discovery.ts";
+import { CA_CLAIMS } from "./errors.ts";
 import type { FaultInfo, FaultSpec } from "./faults.ts";
 import { mountGraph } from "./graph.ts";
 import { json } from "./http.ts";
@@ -63,7 +64,10 @@ export type FaultKind =
   | "mi"
   | "graph"
   | "graph.me"
-  | "graph.photo";
+  | "graph.photo"
+  | "graph.messages"
+  | "graph.calendarView"
+  | "graph.people";
 
 export interface Emulator {
   issuer: string;
@@ -87,6 +91,8 @@ export interface Emulator {
   apiApp: {
     clientId: string;
     appIdUri: string;
+    /** The Graph permissions the registration asks for, fully qualified (what `.default` and admin consent cover). */
+    readonly requiredScopes: readonly string[];
     scope: string;
     displayName: string;
     objectId: string;
@@ -115,8 +121,29 @@ export interface Emulator {
   };
   counts(): Record<string, number>;
   resetCounts(): void;
+  /** Grants `scopes` (fully qualified, e.g. `https://graph.microsoft.com/Mail.Read`; default: the app's required ones). */
   grantConsent(oid: string, clientId: string, scopes?: string[]): void;
-  revokeConsent(oid: string, clientId: string): void;
+  /** Revokes `scopes`, or everything the user granted the client. */
+  revokeConsent(oid: string, clientId: string, scopes?: string[]): void;
+  /** What the user has consented to for the client, fully qualified. */
+  consentedScopes(oid: string, clientId: string): string[];
+  /**
+   * Conditional Access on Microsoft Graph: the user's On-Behalf-Of exchanges for Graph fail with `code`
+   * (50076 MFA required, 50079 MFA enrolment, 53003 blocked) and a claims challenge, until the user signs
+   * in again with those claims (`claims` on /authorize), which completes the emulated MFA.
+   */
+  conditionalAccess: {
+    require(oid: string, policy?: { code?: 50076 | 50079 | 53003; claims?: string }): void;
+    clear(oid?: string): void;
+  };
+  /** Continuous Access Evaluation events. */
+  cae: {
+    /**
+     * "Revoke sessions" for a user: refresh tokens and OBO assertions issued before now stop working
+     * (AADSTS50173), and Graph challenges CAE-capable tokens issued before now (`insufficient_claims`).
+     */
+    revokeSessions(oid: string): void;
+  };
   /**
    * Assigns an app role the API app declares (`MCP.Admin`) to a user (oid or UPN): tokens issued from
    * then on for the API app carry it in `roles`, as Entra's do. Unknown roles and users throw.
@@ -209,6 +236,9 @@ export async function start(opts: StartOptions = {}): Promise<Emulator> {
 
   const api = state.api;
   const adele = state.users[0];
+  const revokeSignInSessions = (oid: string) => {
+    for (const rec of state.refreshTokens.values()) if (rec.oid === oid) rec.sessionsRevokedAt = state.now();
+  };
   const emulator: Emulator = {
     issuer: state.issuer,
     authorityHost: state.authorityHost,
@@ -225,6 +255,9 @@ export async function start(opts: StartOptions = {}): Promise<Emulator> {
       clientId: api.clientId,
       appIdUri: api.appIdUri!,
       scope: "user_impersonation",
+      get requiredScopes() {
+        return api.requiredScopes;
+      },
       displayName: api.displayName,
       objectId: api.objectId,
       get redirectUris() {
@@ -300,7 +333,17 @@ export async function start(opts: StartOptions = {}): Promise<Emulator> {
       const app = state.app(clientId);
       state.consents.grant(oid, clientId, scopes ?? app?.requiredScopes ?? []);
     },
-    revokeConsent: (oid, clientId) => state.consents.revoke(oid, clientId),
+    revokeConsent: (oid, clientId, scopes) => state.consents.revoke(oid, clientId, scopes),
+    consentedScopes: (oid, clientId) => state.consents.list(oid, clientId),
+    conditionalAccess: {
+      require: (oid, policy = {}) =>
+        void state.conditionalAccess.set(oid, {
+          code: policy.code ?? 50076,
+          claims: policy.claims ?? CA_CLAIMS,
+        }),
+      clear: (oid) =>
+        oid === undefined ? state.conditionalAccess.clear() : void state.conditionalAccess.delete(oid),
+    },
     assignAppRole: (who, role) => {
       const u = state.user(who);
       if (!u) throw new Error(`no user ${who}`);
@@ -311,10 +354,14 @@ export async function start(opts: StartOptions = {}): Promise<Emulator> {
       if (!u) throw new Error(`no user ${who}`);
       state.appRoles.remove(u.id, api, role);
     },
-    revokeSignInSessions: (oid) => {
-      for (const rec of state.refreshTokens.values())
-        if (rec.oid === oid) rec.sessionsRevokedAt = state.now();
+    cae: {
+      revokeSessions: (oid) => {
+        revokeSignInSessions(oid);
+        state.tokensValidFrom.set(oid, state.now());
+        for (const [sid, session] of state.sessions) if (session.oid === oid) state.sessions.delete(sid);
+      },
     },
+    revokeSignInSessions,
     mintAccessToken: async (claimsOverride = {}, signOpts = {}) => {
       const claims: Record<string, unknown> = state.apiAccessClaims(
         adele,

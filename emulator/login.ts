@@ -27,6 +27,8 @@ export interface LoginOptions {
   scope: string;
   user: string;
   redirectUri?: string;
+  /** A claims challenge (JSON) the sign-in must satisfy: Conditional Access step-up. */
+  claims?: string;
 }
 
 export interface EntraTokens {
@@ -52,6 +54,7 @@ export async function loginPublicClient(opts: LoginOptions): Promise<EntraTokens
     code_challenge_method: "S256",
     state,
     login_hint: opts.user,
+    ...(opts.claims ? { claims: opts.claims } : {}),
   }).toString();
   const back = await signIn(authorize.toString(), { user: opts.user });
   const error = back.searchParams.get("error");

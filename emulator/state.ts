@@ -49,6 +49,13 @@ export interface Session {
   authTime: number;
 }
 
+/** A Conditional Access policy on a user's Graph tokens: OBO fails with `code` until the session has MFA. */
+export interface ConditionalAccessPolicy {
+  code: 50076 | 50079 | 53003;
+  /** The claims challenge Entra returns (JSON); a `capolids` challenge by default. */
+  claims: string;
+}
+
 export interface PendingAuthorization {
   params: Record<string, string>;
   tenantSegment: string;
@@ -59,8 +66,11 @@ export interface PendingAuthorization {
 export type GraphFault =
   | { status: 429; retryAfter?: number }
   | { status: 500 | 502 | 503 | 504 }
-  /** The token was refused as if it had expired or been revoked (Graph's `InvalidAuthenticationToken`). */
-  | { status: 401 };
+  /**
+   * The token was refused as if it had expired or been revoked (Graph's `InvalidAuthenticationToken`);
+   * with `claims`, as a CAE claims challenge (`error="insufficient_claims"`).
+   */
+  | { status: 401; claims?: string };
 
 export const KNOWN_COUNTS = [
   "discovery",
@@ -73,6 +83,9 @@ export const KNOWN_COUNTS = [
   "mi",
   "graph.me",
   "graph.photo",
+  "graph.messages",
+  "graph.calendarView",
+  "graph.people",
   "errors",
 ] as const;
 
@@ -104,6 +117,12 @@ export class State {
   };
   /** 5xx / 429 / hang / reset faults per endpoint (emulator/faults.ts). */
   readonly faultSet = new FaultSet();
+  /** Conditional Access policies per user (oid), enforced at the On-Behalf-Of exchange for Graph. */
+  readonly conditionalAccess = new Map<string, ConditionalAccessPolicy>();
+  /** CAE: per user (oid), when their sessions were revoked (ms); tokens issued before are refused. */
+  readonly tokensValidFrom = new Map<string, number>();
+  /** Session ids (`sid`) in which the user completed MFA; outlives the browser session that did it. */
+  readonly mfaSessions = new Set<string>();
   keys: SigningKey[] = [];
   authorityHost = "";
   /** Plain-HTTP loopback origin of the pages a person sees (authorize, sign-in, consent, logout). */
@@ -123,7 +142,7 @@ export class State {
     this.api = api;
     this.publicClient = publicClient;
     this.apps = [api, publicClient];
-    // Adele has consented to the API app's Graph permission; Alex has not.
+    // Adele has consented to the API app's Graph permissions; Alex has not.
     this.consents.grant(this.users[0].id, api.clientId, api.requiredScopes);
   }
 
@@ -194,9 +213,19 @@ export class State {
     return signGraphJwt(payload, this.currentKey);
   }
 
+  /**
+   * `iat` (seconds) of a user's new token: never within the second before a session revocation, so a token
+   * issued just after "revoke sessions" is not mistaken for one from before it.
+   */
+  issuedAt(oid: string): number {
+    const iat = Math.floor(this.now() / 1000);
+    const validFrom = this.tokensValidFrom.get(oid);
+    return validFrom !== undefined && iat * 1000 < validFrom ? Math.ceil(validFrom / 1000) : iat;
+  }
+
   /** Delegated v2 access token for the API app (aud = its client id GUID). */
   apiAccessClaims(user: User, azp: string, azpacr: string, scp: string, sid: string, lifetime: number) {
-    const iat = Math.floor(this.now() / 1000);
+    const iat = this.issuedAt(user.id);
     // Entra adds `roles` for the app roles the user is assigned on the resource (absent when none).
     const roles = this.appRoles.of(user.id, this.api);
     return {
@@ -224,7 +253,7 @@ export class State {
 
   /** Delegated v1-style Graph access token claims. */
   graphAccessClaims(user: User, aud: string, appId: string, appidacr: string, scp: string, lifetime: number) {
-    const iat = Math.floor(this.now() / 1000);
+    const iat = this.issuedAt(user.id);
     const app = this.app(appId);
     return {
       aud,

@@ -7,7 +7,17 @@ export const TOKEN_EXCHANGE_APP_ID = "fb60f99c-7a34-4190-8149-302f77469936";
 export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
 export const OIDC_SCOPES = new Set(["openid", "profile", "email", "offline_access"]);
 /** Delegated Graph permissions the emulator knows (a bare scope resolves to Graph). */
-export const GRAPH_SCOPES = ["User.Read", "User.ReadBasic.All", "Mail.Read", "Calendars.Read", "Files.Read"];
+export const GRAPH_SCOPES = [
+  "User.Read",
+  "User.ReadBasic.All",
+  "User.Read.All",
+  "Mail.ReadBasic",
+  "Mail.Read",
+  "Calendars.ReadBasic",
+  "Calendars.Read",
+  "People.Read",
+  "Files.Read",
+];
 
 export interface User {
   id: string;
@@ -86,7 +96,10 @@ export function seedApps(issuer: string): { api: AppRegistration; publicClient: 
     redirectUris: [],
     appIdUri: `api://${apiId}`,
     exposedScopes: ["user_impersonation"],
-    requiredScopes: [`${GRAPH_RESOURCE}/User.Read`],
+    // The server's registration asks for the permissions its tools declare (infra/app/graph-permissions.json).
+    requiredScopes: ["User.Read", "Mail.Read", "Calendars.Read", "People.Read"].map(
+      (s) => `${GRAPH_RESOURCE}/${s}`,
+    ),
     preAuthorized: { [publicId]: ["user_impersonation"] },
     // As declared in infra/app/entra.bicep.
     appRoles: [
@@ -250,8 +263,17 @@ export class ConsentStore {
     this.#grants.set(key, set);
   }
 
-  revoke(oid: string, clientId: string): void {
-    this.#grants.delete(`${oid} ${clientId}`);
+  /** Revokes `scopes` (fully qualified), or every permission the user granted the client. */
+  revoke(oid: string, clientId: string, scopes?: string[]): void {
+    if (!scopes) {
+      this.#grants.delete(`${oid} ${clientId}`);
+      return;
+    }
+    for (const s of scopes) this.#grants.get(`${oid} ${clientId}`)?.delete(s);
+  }
+
+  list(oid: string, clientId: string): string[] {
+    return [...(this.#grants.get(`${oid} ${clientId}`) ?? [])];
   }
 
   has(oid: string, clientId: string, scope: string): boolean {

@@ -165,7 +165,7 @@ async function userTokens(
   r: Req,
   user: User,
   scopes: string[],
-  opts: { sid: string; nonce?: string; onBehalfOf?: boolean },
+  opts: { sid: string; nonce?: string; onBehalfOf?: boolean; clientCapable?: boolean },
 ): Promise<Fail | Record<string, unknown>> {
   const { state, client, form } = r;
   const parsed = parseScopes(state, client, scopes);
@@ -195,7 +195,8 @@ async function userTokens(
       scp.join(" "),
       lifetime,
     );
-    accessToken = await state.signGraph(claims);
+    // A CAE-capable client (the `cp1` capability in its claims request) gets `xms_cc`, and Graph may challenge it.
+    accessToken = await state.signGraph(opts.clientCapable ? { ...claims, xms_cc: ["cp1"] } : claims);
   }
   const responseScopes = names.map((n) => fullScope(resource, n));
   for (const ref of parsed.refs)
@@ -272,6 +273,10 @@ async function refreshToken(r: Req): Promise<Fail | Record<string, unknown>> {
   }
   if (state.now() - rec.lastUsed > RT_INACTIVITY_MS)
     return fail(700082, { issued: entraTime7(rec.issuedAt) });
+  const validFrom = state.tokensValidFrom.get(rec.oid);
+  if (validFrom !== undefined && rec.issuedAt < validFrom) {
+    return fail(50173, { issued: entraTime7(rec.issuedAt), validFrom: entraTime7(validFrom) });
+  }
   rec.used = true;
   rec.lastUsed = state.now();
   const scopes = form.scope ? splitScopes(form.scope) : rec.scopes;
@@ -324,7 +329,8 @@ async function onBehalfOf(r: Req): Promise<Fail | Record<string, unknown>> {
   }
   const now = state.now();
   const exp = typeof p.exp === "number" ? p.exp * 1000 : 0;
-  if (exp <= now || (typeof p.nbf === "number" && p.nbf * 1000 > now)) {
+  // Entra allows five minutes of clock skew on the assertion's `nbf`.
+  if (exp <= now || (typeof p.nbf === "number" && p.nbf * 1000 > now + 300_000)) {
     return fail(500133, { now: entraTime7(now), exp: entraTime7(exp) });
   }
   const audOk = p.aud === client.clientId || (client.appIdUri !== undefined && p.aud === client.appIdUri);
@@ -338,9 +344,26 @@ async function onBehalfOf(r: Req): Promise<Fail | Record<string, unknown>> {
   if (!user) return fail(70000, { detail: "The user in the assertion does not exist in the tenant." });
   // Per user, so a test can tell one exchange per user from several for one.
   state.count(`token.obo.${user.id}`);
+  // CAE: the user's sessions were revoked after this assertion was issued.
+  const validFrom = state.tokensValidFrom.get(user.id);
+  const iat = typeof p.iat === "number" ? p.iat * 1000 : 0;
+  if (validFrom !== undefined && iat < validFrom) {
+    return fail(50173, { issued: entraTime7(iat), validFrom: entraTime7(validFrom) });
+  }
+  // Conditional Access on Graph: a session without MFA gets the policy's claims challenge, which only an
+  // interactive sign-in (with those claims) can satisfy.
+  const policy = state.conditionalAccess.get(user.id);
+  const sid = typeof p.sid === "string" ? p.sid : randomUUID();
+  const targetsGraph = splitScopes(form.scope).some(
+    (s) => !s.startsWith("api://") && !/^[0-9a-f-]{36}\//.test(s),
+  );
+  if (policy && targetsGraph && !state.mfaSessions.has(sid)) {
+    return fail(policy.code, { claims: policy.claims, resource: GRAPH_APP_ID });
+  }
   return userTokens(r, user, splitScopes(form.scope), {
-    sid: typeof p.sid === "string" ? p.sid : randomUUID(),
+    sid,
     onBehalfOf: true,
+    clientCapable: clientCapable(form.claims),
   });
 }
 
@@ -364,6 +387,18 @@ async function clientCredentials(r: Req): Promise<Fail | Record<string, unknown>
   const claims = state.appOnlyClaims(aud, client.clientId, client.objectId, v1, lifetime);
   const token = v1 ? await state.signGraph(claims) : await state.sign(claims);
   return { token_type: "Bearer", expires_in: lifetime, ext_expires_in: lifetime, access_token: token };
+}
+
+/** Whether a claims request declares the `cp1` client capability (`{"access_token":{"xms_cc":{"values":["cp1"]}}}`). */
+function clientCapable(claims: string | undefined): boolean {
+  if (!claims) return false;
+  try {
+    const values = (JSON.parse(claims) as { access_token?: { xms_cc?: { values?: unknown } } }).access_token
+      ?.xms_cc?.values;
+    return Array.isArray(values) && values.includes("cp1");
+  } catch {
+    return false;
+  }
 }
 
 const HANDLERS: Record<string, (r: Req) => Promise<Fail | Record<string, unknown>>> = {

@@ -14,13 +14,14 @@ export class TokenLedger {
   readonly tokens = new Set<string>();
 
   /** A fresh Entra access token for our API, for `user`, through the emulator's sign-in page. */
-  async signIn(emulator: Emulator, user: EmulatorUser): Promise<string> {
+  async signIn(emulator: Emulator, user: EmulatorUser, opts: { claims?: string } = {}): Promise<string> {
     const t: EntraTokens = await loginPublicClient({
       authorityHost: emulator.authorityHost,
       tenantId: emulator.tenantId,
       clientId: emulator.publicClient.clientId,
       scope: `${emulator.apiApp.appIdUri}/${emulator.apiApp.scope}`,
       user: user.upn,
+      claims: opts.claims,
     });
     for (const v of [t.access_token, t.refresh_token, t.id_token]) if (v) this.tokens.add(v);
     return t.access_token;

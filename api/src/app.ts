@@ -13,6 +13,7 @@ import { cors } from "hono/cors";
 import { routePath } from "hono/route";
 import { authorizationServerRoutes } from "./authorization-server/routes/index.ts";
 import type { Config } from "./config/config.ts";
+import { GRAPH_PERMISSIONS } from "./config/graph-permissions.ts";
 import {
   CONSENT_COMPLETE_PATH,
   connectedAppsUrl,
@@ -24,12 +25,15 @@ import { Failure, failureResponse } from "./core/failure.ts";
 import { pageSecurityHeaders } from "./core/page.ts";
 import type { AuthVariables } from "./core/principal.ts";
 import { inSpan, SpanKind } from "./core/telemetry.ts";
-import { consentCompletePage, consentUrl } from "./entra/consent.ts";
+import { consentCompletePage, consentUrl, permissionsInState } from "./entra/consent.ts";
 import { legacySseRoutes } from "./legacy-sse/mount.ts";
-import { challengeScope, requireBearer } from "./resource-server/gate.ts";
+import type { ToolFailureListener } from "./mcp/server.ts";
+import { challenge, challengeScope, requireBearer } from "./resource-server/gate.ts";
 import { transportGuards } from "./resource-server/guards.ts";
 import { protectedResourceRoutes } from "./resource-server/metadata.ts";
 import { createHealthChecks, createServices, type Deps } from "./services.ts";
+
+const isJson = (res: Response) => /^application\/json\b/i.test(res.headers.get("content-type") ?? "");
 
 export type { Deps, SseSettings } from "./services.ts";
 
@@ -76,7 +80,8 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
   app.route("/", protectedResourceRoutes(config, authorizationServerMetadata));
 
   // Liveness plus the public facts the landing page shows (all of them are in the metadata or the
-  // Entra sign-in URLs anyway): the mode, the MCP endpoint, where clients sign in, the consent link.
+  // Entra sign-in URLs anyway): the mode, the MCP endpoint, where clients sign in, the Graph permissions
+  // the tools declare and the consent link for all of them.
   const health = {
     status: "ok",
     authMode: config.authMode,
@@ -85,7 +90,16 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
     scopes: [challengeScope(config)],
     tenantId: config.entra.tenantId,
     clientId: config.entra.clientId,
-    consentUrl: consentUrl(config),
+    tools: services.tools.map((t) => ({
+      name: t.name,
+      title: t.title,
+      graphPermissions: t.graphPermissions,
+    })),
+    graphPermissions: services.graphPermissions.map((name) => ({
+      name,
+      allows: GRAPH_PERMISSIONS[name].allows,
+    })),
+    consentUrl: consentUrl(config, services.graphPermissions),
     // Proxy mode: where people see and revoke the apps they connected.
     ...(config.authMode === "proxy" ? { connectedAppsUrl: connectedAppsUrl(config) } : {}),
   };
@@ -105,14 +119,31 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
   // The page Entra returns to after a user grants the server's Graph permission (see the consent link).
   app.get(CONSENT_COMPLETE_PATH, (c) => {
     const error = c.req.query("error");
-    return c.html(consentCompletePage(error), error ? 400 : 200, pageSecurityHeaders([]));
+    const granted = permissionsInState(c.req.query("state"));
+    return c.html(consentCompletePage(error, granted), error ? 400 : 200, pageSecurityHeaders([]));
   });
 
   // The MCP endpoints (Streamable HTTP, and the legacy SSE pair): DNS-rebinding guards first, then size,
   // CORS, the token gate, then the SDK.
   const guards = transportGuards(config);
   app.use(MCP_PATH, ...guards, requireBearer(config, verifier));
-  app.all(MCP_PATH, (c) => services.mcp.fetch(c.req.raw, { authInfo: c.var.authInfo }));
+  app.all(MCP_PATH, async (c) => {
+    // Entra-direct mode: a tool's claims challenge (Conditional Access, CAE) is the client's to satisfy
+    // with its own Entra sign-in, so the request is answered with Entra's 401 claims challenge; a
+    // revoked sign-in (CAE "revoke sessions") with 401 invalid_token. Only a JSON answer can still be
+    // replaced: a streamed one keeps the tool error, which carries the claims too.
+    let stepUp: Failure | undefined;
+    const onToolFailure: ToolFailureListener = (failure) => {
+      if (failure.reason === "insufficient_claims" || failure.reason === "reauthenticate") stepUp ??= failure;
+    };
+    const authInfo = { ...c.var.authInfo, extra: { ...c.var.authInfo.extra, onToolFailure } };
+    const res = await services.mcp.fetch(c.req.raw, { authInfo });
+    if (stepUp && config.authMode === "entra" && isJson(res)) {
+      await res.body?.cancel();
+      return challenge(config, stepUp);
+    }
+    return res;
+  });
   // Legacy HTTP+SSE (2024-11-05): the same guards and token gate; challenges name the SSE resource.
   const sseGate = requireBearer(config, verifier, { resource: sseResource(config) });
   app.route("/", legacySseRoutes(services.sse, { guards, gate: sseGate }));

@@ -22,10 +22,12 @@ import {
 import { createClientRegistry } from "./authorization-server/clients/registry.ts";
 import type { AsContext } from "./authorization-server/routes/context.ts";
 import { authorizationServerMetadata } from "./authorization-server/routes/metadata.ts";
+import { createStepUp } from "./authorization-server/routes/step-up.ts";
 import { createGrantService } from "./authorization-server/tokens/grants.ts";
 import { createKeyring } from "./authorization-server/tokens/keyring.ts";
 import { createProxyVerifier, createUpstreamRenewal } from "./authorization-server/tokens/verifier.ts";
 import type { Config } from "./config/config.ts";
+import type { GraphPermission } from "./config/graph-permissions.ts";
 import { entraUrl, MESSAGES_PATH } from "./config/paths.ts";
 import { DEADLINES } from "./core/deadlines.ts";
 import { consoleLogger, type Logger } from "./core/log.ts";
@@ -37,6 +39,7 @@ import { createEntraKeySet, createEntraVerifier } from "./entra/verifier.ts";
 import { type Backplane, InProcessBackplane } from "./legacy-sse/backplane.ts";
 import { createSseBridge, SSE_DEFAULTS, type SseBridge } from "./legacy-sse/bridge.ts";
 import { StoreBackplane } from "./legacy-sse/store-backplane.ts";
+import { graphPermissionsOf } from "./mcp/permissions.ts";
 import { createMcp } from "./mcp/server.ts";
 import type { ToolDefinition } from "./mcp/tool.ts";
 import { tools } from "./mcp/tools/index.ts";
@@ -94,6 +97,10 @@ export interface Services {
   config: Config;
   logger: Logger;
   now: () => number;
+  /** The tools the MCP server serves. */
+  tools: ToolDefinition[];
+  /** The delegated Graph permissions the tools declare: what the server asks users (or an admin) to grant. */
+  graphPermissions: GraphPermission[];
   /** The MCP server (Streamable HTTP). */
   mcp: ReturnType<typeof createMcp>;
   /** The legacy HTTP+SSE transport over the same MCP server. */
@@ -182,7 +189,9 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
   const entraKeys = createEntraKeySet(config, { fetch: deps.fetch });
   const entraVerifier = createEntraVerifier(config, { fetch: deps.fetch, now, keySet: entraKeys });
   const graphTokens = deps.graphTokens ?? createOboProvider(config, { now, getAssertion });
-  const mcp = createMcp(config, { graphTokens, fetch: deps.fetch, logger, tools: deps.tools ?? tools });
+  const served = deps.tools ?? tools;
+  const graphPermissions = graphPermissionsOf(served);
+  const mcp = createMcp(config, { graphTokens, fetch: deps.fetch, logger, tools: served });
   const untraced = deps.store ?? createStateStore(config, { now });
   const store = untraced && tracedStore(untraced);
   // The SSE backplane polls its rows: those reads would be a span each, so it gets the store untraced.
@@ -193,6 +202,8 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
       config,
       logger,
       now,
+      tools: served,
+      graphPermissions,
       mcp,
       sse,
       store,
@@ -218,6 +229,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
     },
   });
   const grants = createGrantService(config, { store, keyring, now });
+  const stepUp = createStepUp({ config, store });
   const upstream = createUpstreamClient(config, { getAssertion, fetch: deps.fetch, now });
   const cimd = createCimdResolver({
     fetch: deps.cimdFetch ?? ((url, init) => (deps.fetch ?? fetch)(url, init)),
@@ -248,11 +260,21 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
     config,
     logger,
     now,
+    tools: served,
+    graphPermissions,
     mcp,
     sse,
     store,
     fetch: deps.fetch ?? fetch,
-    verifier: deps.verifier ?? createProxyVerifier(config, { grants, upstream, logger, now }),
+    verifier:
+      deps.verifier ??
+      createProxyVerifier(config, {
+        grants,
+        upstream,
+        logger,
+        now,
+        startStepUp: (g, claims) => stepUp.start(g, claims),
+      }),
     authorizationServerMetadata: authorizationServerMetadata(config),
     authorizationServer: {
       config,
@@ -261,6 +283,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
       grants,
       clients,
       upstream,
+      graphPermissions,
       renewal: createUpstreamRenewal(config, { grants, upstream, logger }),
       entraVerifier,
       entraKeys,

@@ -1,8 +1,8 @@
 // The server's Entra ID app registration, through the Microsoft Graph Bicep extension:
 // - exposes the delegated scope `user_impersonation` under the App ID URI `api://<appId>`, v2 tokens;
 // - pre-authorizes VS Code so it can get a token for the server without a consent prompt (Entra mode);
-// - asks for Microsoft Graph User.Read (delegated): the OBO exchange turns the user's token into a
-//   Graph token for the tools;
+// - asks for the delegated Microsoft Graph permissions the tools declare (graph-permissions.json): each
+//   tool's OBO exchange turns the user's token into a Graph token for exactly its permissions;
 // - registers the proxy's callback `https://<function host>/oauth/callback` (proxy mode), the page
 //   Entra returns to after the Graph consent link (`/oauth/consent-complete`, shown on the landing page
 //   and in `consent_required` tool errors), and the Connected apps page's own sign-in return
@@ -47,13 +47,11 @@ param preAuthorizedClientIds array = [
 @description('The delegated scope the API exposes.')
 param scopeValue string = 'user_impersonation'
 
-// Microsoft Graph and the delegated permissions the server uses. The proxy signs users in with
-// `openid profile offline_access` besides its own scope; tools call Graph with User.Read.
+// Microsoft Graph and the delegated permissions the server uses, generated from the tools' declarations
+// (`npm run permissions -- --write`; a test fails when this file and the tools disagree): the tools' Graph
+// permissions, and `openid profile offline_access` for the proxy's sign-in.
 var graphAppId = '00000003-0000-0000-c000-000000000000' // Microsoft Graph
-var graphUserReadId = 'e1fe6dd8-ba31-4d61-89e7-88639da4683d' // User.Read (delegated)
-var graphOpenIdId = '37f7f235-527c-4136-accd-4a02d197296e' // openid (delegated)
-var graphProfileId = '14dad69e-099b-42c9-810b-d002981feec1' // profile (delegated)
-var graphOfflineAccessId = '7427e0e9-2fba-42fe-b0c0-848c9e6a8182' // offline_access (delegated)
+var graphPermissions = loadJsonContent('graph-permissions.json')
 
 // Deterministic id of the exposed scope, stable across redeployments.
 var scopeId = guid(appUniqueName, 'oauth2PermissionScope', scopeValue)
@@ -113,29 +111,7 @@ var webSettings = {
   }
 }
 
-var requiredGraphAccess = [
-  {
-    resourceAppId: graphAppId
-    resourceAccess: [
-      {
-        id: graphUserReadId
-        type: 'Scope'
-      }
-      {
-        id: graphOpenIdId
-        type: 'Scope'
-      }
-      {
-        id: graphProfileId
-        type: 'Scope'
-      }
-      {
-        id: graphOfflineAccessId
-        type: 'Scope'
-      }
-    ]
-  }
-]
+var requiredGraphAccess = graphPermissions.requiredResourceAccess
 
 // First pass: creates the registration. Its appId is assigned by Entra, so the App ID URI
 // `api://<appId>` can only be set once it exists (second pass below).
@@ -196,7 +172,7 @@ resource adminConsent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = if (grantA
   clientId: servicePrincipal.id
   consentType: 'AllPrincipals'
   resourceId: graphServicePrincipal.id
-  scope: 'User.Read openid profile offline_access'
+  scope: graphPermissions.adminConsentScope
 }
 
 @description('Application (client) id: ENTRA_CLIENT_ID, and the audience of v2 tokens for the server.')

@@ -191,6 +191,53 @@ describe("consent and sign-in through the browser with a real MCP client (proxy 
     }
   });
 
+  test("Conditional Access step-up: the tool's link re-runs the Entra sign-in in the browser; the same client's retry works", async () => {
+    const { context, watch } = await newContext();
+    const { first, authorizeUrl, transport } = await startClient("Browser step-up client");
+    let client: Client | undefined;
+    try {
+      const page = await context.newPage();
+      const back = await approveInBrowser(page, authorizeUrl, adele());
+      await first.finishAuth(back.searchParams);
+      await first.close();
+      client = await connected(transport, "Browser step-up client");
+      assertGraphUser(await client.callTool({ name: "get_graph_user_details", arguments: {} }), adele());
+
+      // Adele's organisation now requires MFA for Graph: her next call is refused with a step-up link.
+      stack.emulator.conditionalAccess.require(adele().oid, { code: 50076 });
+      const refused = (await client.callTool({ name: "search_people", arguments: { query: "meg" } })) as {
+        isError?: boolean;
+        structuredContent?: { error?: string; url?: string };
+      };
+      assert.equal(refused.isError, true);
+      assert.equal(refused.structuredContent?.error, "insufficient_claims");
+      const link = refused.structuredContent?.url ?? "";
+      assert.ok(link.startsWith(`${stack.server.url}/oauth/step-up?t=`), link);
+
+      // She opens it: Entra's sign-in page, her account first, with the extra step; one click completes it.
+      await page.goto(link);
+      await page.waitForSelector('meta[name="emulator-page"][content="signin"]', { state: "attached" });
+      assert.ok(await page.isVisible("#mfa"), "the sign-in says an extra verification is asked");
+      await entraSignIn(page, adele());
+      await page.waitForURL((u) => u.pathname === "/oauth/callback");
+      assert.equal(await page.textContent("h1"), "Sign-in step completed");
+      await screenshot(page, "step-up-complete");
+
+      // The same client, same tokens, no reconnect: the call works now.
+      const people = (await client.callTool({ name: "search_people", arguments: { query: "meg" } })) as {
+        isError?: boolean;
+        structuredContent?: { people?: { name: string }[] };
+      };
+      assert.notEqual(people.isError, true);
+      assert.equal(people.structuredContent?.people?.[0]?.name, "Megan Bowen");
+      assert.deepEqual(watch.unexpected(), []);
+    } finally {
+      stack.emulator.conditionalAccess.clear();
+      await client?.close();
+      await context.close();
+    }
+  });
+
   test("missing Graph consent: the tool says so, and the landing page's consent link fixes it", async () => {
     const { context, watch } = await newContext();
     const { first, authorizeUrl, transport } = await startClient("Browser consent client");
@@ -212,9 +259,15 @@ describe("consent and sign-in through the browser with a real MCP client (proxy 
       await page.goto(`${stack.server.url}/`);
       await page.waitForSelector("html[data-ready]");
       const health = (await (await fetch(`${stack.server.url}/api/health`)).json()) as { consentUrl: string };
+      // The error's link asks for exactly what the tool needs; the landing page's for every tool's.
+      const errorLink = new URL((refused.content[0]?.text ?? "").match(/https?:\/\/\S+/)?.[0] ?? "");
+      assert.equal(errorLink.searchParams.get("scope"), "https://graph.microsoft.com/User.Read");
       assert.ok(
-        (refused.content[0]?.text ?? "").includes(health.consentUrl),
-        "the error carries the same link",
+        new URL(health.consentUrl).searchParams
+          .get("scope")
+          ?.split(" ")
+          .includes("https://graph.microsoft.com/User.Read"),
+        "the landing page's link grants it too",
       );
       const [popup] = await Promise.all([context.waitForEvent("page"), page.click("#consent-link")]);
       await popup.waitForLoadState();

@@ -126,6 +126,12 @@ describe("landing page on the local server (npm start)", () => {
       assert.equal(await page.textContent("#client-id"), stack.emulator.apiApp.clientId);
       assert.equal(await page.textContent("#tenant-id"), stack.emulator.tenantId);
       assert.match((await page.textContent("#consent")) ?? "", /consent_required/);
+      // What the server may do: one line per permission the tools declare, from /api/health.
+      assert.deepEqual(
+        await page.$$eval("#graph-permissions li code", (els) => els.map((e) => e.textContent)),
+        ["User.Read", "Mail.Read", "Calendars.Read", "People.Read"],
+      );
+      assert.match((await page.textContent("#graph-permissions")) ?? "", /Read your mail \(Mail\.Read\)/);
 
       // Proxy mode: the link to the server's Connected apps page, which answers.
       assert.equal(health.connectedAppsUrl, `${stack.server.url}/connected-apps`);

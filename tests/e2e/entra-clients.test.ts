@@ -113,7 +113,7 @@ describe("Entra-direct mode with real MCP clients", () => {
     }
   });
 
-  test("the MCP Inspector CLI calls get_graph_user_details and lists the three tools", async () => {
+  test("the MCP Inspector CLI calls get_graph_user_details and lists every tool", async () => {
     const token = await ledger.signIn(stack.emulator, adele);
     const called = (await inspector(token, [
       "--method",
@@ -128,7 +128,10 @@ describe("Entra-direct mode with real MCP clients", () => {
     };
     assert.deepEqual((listed.tools ?? []).map((t) => t.name).sort(), [
       "get_graph_user_details",
+      "get_my_calendar",
       "get_my_photo",
+      "list_recent_mail",
+      "search_people",
       "whoami",
     ]);
   });

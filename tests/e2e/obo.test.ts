@@ -112,7 +112,7 @@ describe("On-Behalf-Of Microsoft Graph in Entra-direct mode", () => {
     assert.equal(me.authMode, "entra");
   });
 
-  test("an extra sign-in step (AADSTS50076) is reported with what to do; the next call works", async () => {
+  test("Conditional Access (AADSTS50076 with claims): a 401 claims challenge; signing in with the claims makes the call work", async () => {
     // A second server on the same emulator starts with an empty Graph-token cache, so the call exchanges.
     const port = await freePort();
     const second = await startServer(
@@ -121,22 +121,62 @@ describe("On-Behalf-Of Microsoft Graph in Entra-direct mode", () => {
     );
     extraServers.push(second);
 
-    stack.emulator.faults.failNextObo(50076);
-    const refused = await call(adeleToken, "get_graph_user_details", second.mcpUrl);
-    assert.equal(refused.isError, true);
-    const text = toolText(refused);
-    assert.match(text, /extra sign-in step/);
-    assert.match(text, /AADSTS50076/);
-    assert.match(text, /sign in again/);
-    assert.equal(refused.structuredContent?.error, "interaction_required");
+    stack.emulator.conditionalAccess.require(adele.oid, { code: 50076 });
+    try {
+      const { headers, body } = toolCall("get_graph_user_details");
+      const res = await fetch(second.mcpUrl, {
+        method: "POST",
+        headers: { ...headers, authorization: `Bearer ${adeleToken}` },
+        body,
+      });
+      // Entra's claims challenge on the MCP challenge: the client signs in again with the claims.
+      assert.equal(res.status, 401);
+      const header = res.headers.get("www-authenticate") ?? "";
+      assert.match(header, /^Bearer resource_metadata="[^"]+", scope="[^"]+", error="insufficient_claims"/);
+      assert.match(header, /error_description="[^"]*AADSTS50076/);
+      const claims = Buffer.from(/claims="([^"]+)"/.exec(header)?.[1] ?? "", "base64").toString();
+      assert.ok(JSON.parse(claims).access_token.capolids, claims);
+      const answer = (await res.json()) as { error: string; claims: string };
+      assert.equal(answer.error, "insufficient_claims");
+      assert.equal(answer.claims, claims);
 
-    // The refusal was not cached: the next calls work, and three at once share one exchange.
-    stack.emulator.resetCounts();
-    const results = await Promise.all(
-      [1, 2, 3].map(() => call(adeleToken, "get_graph_user_details", second.mcpUrl)),
+      // The client's new sign-in carries the claims (Entra runs the extra step), and the same call works.
+      const stepped = await ledger.signIn(stack.emulator, adele, { claims });
+      stack.emulator.resetCounts();
+      const results = await Promise.all(
+        [1, 2, 3].map(() => call(stepped, "get_graph_user_details", second.mcpUrl)),
+      );
+      for (const r of results) assertIsUser(toolJson(r), adele);
+      assert.equal(count("token.obo"), 1, "concurrent calls by one user share one exchange");
+    } finally {
+      stack.emulator.conditionalAccess.clear();
+    }
+  });
+
+  test("CAE: after 'revoke sessions', the server's cp1 Graph token is challenged and the client must sign in again", async () => {
+    const port = await freePort();
+    const third = await startServer(
+      { ...stack.env, PUBLIC_URL: `http://127.0.0.1:${port}` },
+      { port, quiet: true },
     );
-    for (const r of results) assertIsUser(toolJson(r), adele);
-    assert.equal(count("token.obo"), 1, "concurrent calls by one user share one exchange");
+    extraServers.push(third);
+    const before = await ledger.signIn(stack.emulator, adele);
+    assertIsUser(toolJson(await call(before, "get_graph_user_details", third.mcpUrl)), adele);
+    stack.emulator.cae.revokeSessions(adele.oid);
+    const { headers, body } = toolCall("get_graph_user_details");
+    const res = await fetch(third.mcpUrl, {
+      method: "POST",
+      headers: { ...headers, authorization: `Bearer ${before}` },
+      body,
+    });
+    // The cached Graph token (cp1) drew Graph's insufficient_claims; the exchange with those claims found
+    // the sign-in revoked (AADSTS50173): the client is told to sign in again.
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get("www-authenticate") ?? "", /error="invalid_token"/);
+    assert.match(res.headers.get("www-authenticate") ?? "", /AADSTS50173/);
+    const fresh = await ledger.signIn(stack.emulator, adele);
+    assertIsUser(toolJson(await call(fresh, "get_graph_user_details", third.mcpUrl)), adele);
+    adeleToken = fresh;
   });
 
   test("Graph throttling (429) is reported with its Retry-After; the server keeps serving", async () => {

@@ -32,11 +32,11 @@ const issuer = (tid: string) => `https://login.microsoftonline.com/${tid}/v2.0`;
 
 describe("multi-tenant sign-in", () => {
   it("signs people in at the home tenant, or at organizations when other tenants are allowed", () => {
-    const p = { state: "s", nonce: "n", codeChallenge: "c" };
+    const p = { state: "s", nonce: "n", codeChallenge: "c", graphPermissions: ["User.Read"] as const };
     assert.equal(new URL(upstreamAuthorizeUrl(single, p)).pathname, `/${HOME}/oauth2/v2.0/authorize`);
     assert.equal(new URL(upstreamAuthorizeUrl(multi, p)).pathname, "/organizations/oauth2/v2.0/authorize");
-    assert.equal(new URL(consentUrl(single)).pathname, `/${HOME}/oauth2/v2.0/authorize`);
-    assert.equal(new URL(consentUrl(multi)).pathname, "/organizations/oauth2/v2.0/authorize");
+    assert.equal(new URL(consentUrl(single, ["User.Read"])).pathname, `/${HOME}/oauth2/v2.0/authorize`);
+    assert.equal(new URL(consentUrl(multi, ["User.Read"])).pathname, "/organizations/oauth2/v2.0/authorize");
     // A list that names only the home tenant is still single-tenant.
     assert.equal(loadConfig({ ...env, ENTRA_ALLOWED_TENANTS: HOME.toUpperCase() }).entra.signInTenant, HOME);
   });

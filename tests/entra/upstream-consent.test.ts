@@ -1,4 +1,4 @@
-// The proxy's upstream sign-in asks Entra for the Graph permissions the tools use, so a user who may
+// The proxy's upstream sign-in asks Entra for the Graph permissions the tools declare, so a user who may
 // consent for themselves does so at first sign-in instead of at their first Graph call; not when an
 // administrator granted them for the tenant (GRAPH_ADMIN_CONSENT=true). The code redemption and the
 // refresh ask for one resource only, as Entra requires (AADSTS28000 otherwise).
@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigError, loadConfig } from "../../api/src/config/config.ts";
 import { createUpstreamClient, upstreamAuthorizeUrl } from "../../api/src/entra/upstream.ts";
+import { graphPermissionsOf } from "../../api/src/mcp/permissions.ts";
+import { tools } from "../../api/src/mcp/tools/index.ts";
 
 const env = {
   STORAGE_TABLE_ENDPOINT: "https://stmcp.table.core.windows.net",
@@ -15,7 +17,8 @@ const env = {
   MANAGED_IDENTITY_CLIENT_ID: "b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e",
 };
 const own = `api://${env.ENTRA_CLIENT_ID}/user_impersonation openid profile offline_access`;
-const p = { state: "s", nonce: "n", codeChallenge: "c" };
+const p = { state: "s", nonce: "n", codeChallenge: "c", graphPermissions: graphPermissionsOf(tools) };
+const declared = graphPermissionsOf(tools).map((name) => `https://graph.microsoft.com/${name}`);
 
 function authorizeScope(extra: Record<string, string> = {}): string[] {
   const url = new URL(upstreamAuthorizeUrl(loadConfig({ ...env, ...extra }), p));
@@ -23,16 +26,13 @@ function authorizeScope(extra: Record<string, string> = {}): string[] {
 }
 
 describe("upstream sign-in consent", () => {
-  it("asks for Graph User.Read at sign-in by default", () => {
-    assert.deepEqual(authorizeScope(), [...own.split(" "), "https://graph.microsoft.com/User.Read"]);
+  it("asks for every Graph permission the tools declare at sign-in by default", () => {
+    assert.deepEqual(authorizeScope(), [...own.split(" "), ...declared]);
   });
 
   it("asks only for its own scope when an administrator granted Graph for the tenant", () => {
     assert.deepEqual(authorizeScope({ GRAPH_ADMIN_CONSENT: "true" }), own.split(" "));
-    assert.deepEqual(authorizeScope({ GRAPH_ADMIN_CONSENT: "false" }), [
-      ...own.split(" "),
-      "https://graph.microsoft.com/User.Read",
-    ]);
+    assert.deepEqual(authorizeScope({ GRAPH_ADMIN_CONSENT: "false" }), [...own.split(" "), ...declared]);
   });
 
   it("refuses a GRAPH_ADMIN_CONSENT that is not true or false", () => {

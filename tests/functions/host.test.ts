@@ -89,6 +89,8 @@ describe("api/src/hosts/functions.ts", () => {
       scopes: [`api://${ENV.ENTRA_CLIENT_ID}/user_impersonation`],
       tenantId: ENV.ENTRA_TENANT_ID,
       clientId: ENV.ENTRA_CLIENT_ID,
+      tools: healthBody.tools,
+      graphPermissions: healthBody.graphPermissions,
       consentUrl: consent.href,
     });
     // The landing page's consent link: the user grants the server's Graph permission in Entra.

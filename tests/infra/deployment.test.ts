@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { SETTINGS } from "../../api/src/config/config.ts";
 import { METRIC_NAMES } from "../../api/src/core/telemetry.ts";
+import { appRegistrationPermissions, graphPermissionsOf } from "../../api/src/mcp/permissions.ts";
+import { tools } from "../../api/src/mcp/tools/index.ts";
 import {
   type ArmTemplate,
   bicep,
@@ -420,13 +422,20 @@ describe("the Entra app registration", { skip }, () => {
     assert.deepEqual(roles[0], roles[1]);
   });
 
-  test("asks for Microsoft Graph User.Read, openid, profile and offline_access (delegated)", () => {
+  test("asks for exactly the Graph permissions the tools declare, plus openid, profile and offline_access", () => {
+    const generated = appRegistrationPermissions(graphPermissionsOf(tools));
+    for (const app of appRegistrations(deployed)) {
+      assert.deepEqual(app.properties?.requiredResourceAccess, generated.requiredResourceAccess);
+    }
     const [app] = appRegistrations(deployed);
     assert.deepEqual(app?.properties?.requiredResourceAccess, [
       {
         resourceAppId: "00000003-0000-0000-c000-000000000000",
         resourceAccess: [
           { id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", type: "Scope" }, // User.Read
+          { id: "570282fd-fa5c-430d-a7fd-fc8dc98a9dca", type: "Scope" }, // Mail.Read
+          { id: "465a38f9-76ea-45b9-9f34-9e8b0d4b0b42", type: "Scope" }, // Calendars.Read
+          { id: "ba47897c-39ec-4d83-8086-ee8256fa737d", type: "Scope" }, // People.Read
           { id: "37f7f235-527c-4136-accd-4a02d197296e", type: "Scope" }, // openid
           { id: "14dad69e-099b-42c9-810b-d002981feec1", type: "Scope" }, // profile
           { id: "7427e0e9-2fba-42fe-b0c0-848c9e6a8182", type: "Scope" }, // offline_access
@@ -483,7 +492,8 @@ describe("the Entra app registration", { skip }, () => {
     const s = deploy({ grantAdminConsent: true });
     const grant = one(s, "Microsoft.Graph/oauth2PermissionGrants@v1.0").properties!;
     assert.equal(grant.consentType, "AllPrincipals");
-    assert.equal(grant.scope, "User.Read openid profile offline_access");
+    assert.equal(grant.scope, "User.Read Mail.Read Calendars.Read People.Read openid profile offline_access");
+    assert.equal(grant.scope, appRegistrationPermissions(graphPermissionsOf(tools)).adminConsentScope);
     assert.equal(appSettings(s).GRAPH_ADMIN_CONSENT, "true");
   });
 });

@@ -27,9 +27,13 @@ export type FailureReason =
   // A code or refresh token presented at the token endpoint (RFC 6749 §5.2).
   | "invalid_grant"
   | "invalid_scope"
+  // A tool's input the schema could not check (a paging cursor this server did not give out).
+  | "invalid_request"
   // The user must act: consent, an extra sign-in step, a new sign-in.
   | "consent_required"
   | "interaction_required"
+  // Conditional Access or Continuous Access Evaluation asks for a sign-in that satisfies `claims`.
+  | "insufficient_claims"
   | "reauthenticate"
   // Try again: now or after the given delay.
   | "throttled"
@@ -55,10 +59,17 @@ export const ANSWERS: Readonly<Record<FailureReason, Answer>> = {
   invalid_client: { status: 401, oauthError: "invalid_client", redirectError: "unauthorized_client" },
   invalid_grant: { status: 400, oauthError: "invalid_grant", redirectError: "access_denied" },
   invalid_scope: { status: 400, oauthError: "invalid_scope", redirectError: "invalid_scope" },
+  invalid_request: { status: 400, oauthError: "invalid_request", redirectError: "invalid_request" },
   consent_required: { status: 403, oauthError: "consent_required", redirectError: "consent_required" },
   interaction_required: {
     status: 403,
     oauthError: "interaction_required",
+    redirectError: "interaction_required",
+  },
+  // Entra's claims challenge (claims-challenge guidance): 401 with error="insufficient_claims" and the claims.
+  insufficient_claims: {
+    status: 401,
+    oauthError: "insufficient_claims",
     redirectError: "interaction_required",
   },
   reauthenticate: { status: 401, oauthError: "invalid_token", redirectError: "login_required" },
@@ -89,18 +100,27 @@ export class Failure extends Error {
   /** Where the user can fix it (a consent link), when there is one. */
   readonly url?: string;
   readonly retryAfterSec?: number;
+  /** The claims challenge (JSON) a new sign-in must satisfy, for `insufficient_claims`. */
+  readonly claims?: string;
   /** Facts for the logs only (never a token). */
   readonly log?: Record<string, unknown>;
   constructor(
     reason: FailureReason,
     message: string,
-    opts: { url?: string; retryAfterSec?: number; log?: Record<string, unknown>; cause?: unknown } = {},
+    opts: {
+      url?: string;
+      retryAfterSec?: number;
+      claims?: string;
+      log?: Record<string, unknown>;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: opts.cause });
     this.name = "Failure";
     this.reason = reason;
     this.url = opts.url;
     this.retryAfterSec = opts.retryAfterSec;
+    this.claims = opts.claims;
     this.log = opts.log;
   }
 }
@@ -133,6 +153,7 @@ export function toolResult(failure: Failure): CallToolResult {
       message: failure.message,
       ...(failure.url ? { url: failure.url } : {}),
       ...(retryAfter !== undefined ? { retryAfter } : {}),
+      ...(failure.claims ? { claims: failure.claims } : {}),
     },
   };
 }

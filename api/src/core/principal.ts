@@ -25,6 +25,12 @@ export interface Principal {
    * In Entra-direct mode it is the caller's bearer token; in proxy mode the stored upstream token.
    */
   userAssertion: () => Promise<string>;
+  /**
+   * Proxy mode: a link where the user completes a claims challenge (Conditional Access, CAE) by signing in
+   * to Entra again; the new Entra tokens replace the ones behind this principal, so the client's next call
+   * works without reconnecting. Absent in Entra-direct mode, where the client signs in itself.
+   */
+  stepUp?: (claims: string) => Promise<string>;
 }
 
 /** What a bearer token proves: who calls, and until when (ms since the epoch). */

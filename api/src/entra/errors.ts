@@ -9,6 +9,12 @@
  * @module
  */
 import type { Config } from "../config/config.ts";
+import {
+  describeGraphPermissions,
+  GRAPH_PERMISSIONS,
+  GRAPH_RESOURCE,
+  type GraphPermission,
+} from "../config/graph-permissions.ts";
 import { Failure, type FailureReason } from "../core/failure.ts";
 import { consentUrl } from "./consent.ts";
 
@@ -50,6 +56,22 @@ const EXPIRED = new Set([500133, 700082, 50173, 70008, 70043, 700084]);
 /** The server's own identity: the federated credential, the client assertion, the app registration. */
 const MISCONFIGURED = new Set([700016, 700024, 700211, 700212, 700213, 70021, 7000215, 7000222, 50027]);
 
+/**
+ * The claims challenge in an Entra error, if any: the `claims` of the token endpoint's answer (MSAL's
+ * `InteractionRequiredAuthError.claims`, @azure/identity's `errorResponse`, or our own `UpstreamError`).
+ */
+export function claimsOf(err: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  let e: unknown = err;
+  while (e && typeof e === "object" && !seen.has(e)) {
+    seen.add(e);
+    const o = e as { claims?: unknown; errorResponse?: { claims?: unknown } };
+    const claims = o.claims ?? o.errorResponse?.claims;
+    if (typeof claims === "string" && claims.trim().startsWith("{")) return claims;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
 /** Entra's own "temporarily unavailable" and "throttled" codes, whatever the HTTP status says. */
 const TRANSIENT = new Set([90033, 90055, 90006, 50196]);
 
@@ -58,7 +80,8 @@ export function entraReason(err: unknown): FailureReason {
   if (err instanceof Failure) return err.reason;
   const code = aadstsCode(err);
   if (code === 65001) return "consent_required";
-  if (code !== undefined && INTERACTION.has(code)) return "interaction_required";
+  if (code !== undefined && INTERACTION.has(code))
+    return claimsOf(err) ? "insufficient_claims" : "interaction_required";
   if (code !== undefined && EXPIRED.has(code)) return "reauthenticate";
   if (code !== undefined && MISCONFIGURED.has(code)) return "server_misconfigured";
   const status = httpStatus(err);
@@ -71,14 +94,43 @@ export function entraReason(err: unknown): FailureReason {
   return "upstream_error";
 }
 
+/** The known Graph permission names among fully qualified scopes (`.default` and others left out). */
+export function graphPermissionsIn(scopes: readonly string[]): GraphPermission[] {
+  return scopes
+    .map((s) => (s.startsWith(`${GRAPH_RESOURCE}/`) ? s.slice(GRAPH_RESOURCE.length + 1) : s))
+    .filter((n): n is GraphPermission => Object.hasOwn(GRAPH_PERMISSIONS, n));
+}
+
+/** The consent failure for `permissions`: what they allow, and the link that grants exactly them. */
+export function consentFailure(
+  config: Pick<Config, "entra" | "publicUrl">,
+  permissions: readonly GraphPermission[],
+  detail = "",
+  cause?: unknown,
+): Failure {
+  const url = consentUrl(config, permissions);
+  const what = permissions.length
+    ? `to ${describeGraphPermissions(permissions)} (${permissions.join(", ")})`
+    : "to use Microsoft Graph";
+  return new Failure(
+    "consent_required",
+    `This server needs your consent ${what}${detail}. Open ${url} , accept, then call the tool again: ` +
+      "your MCP client does not need to reconnect. If your organisation blocks user consent, ask an " +
+      "administrator to grant it for the tenant.",
+    { url, cause },
+  );
+}
+
 /**
  * An Entra error as a `Failure` with a message for the user. `action` names what failed, in words
- * ("the token exchange", "renewing your sign-in", "sign-in").
+ * ("the token exchange", "renewing your sign-in", "sign-in"); `scopes`, the Graph scopes a token
+ * exchange asked for (its consent link asks for exactly those).
  */
 export function entraFailure(
   config: Pick<Config, "entra" | "publicUrl">,
   err: unknown,
   action: string,
+  opts: { scopes?: readonly string[] } = {},
 ): Failure {
   if (err instanceof Failure) return err;
   const code = aadstsCode(err);
@@ -86,12 +138,13 @@ export function entraFailure(
   const reason = entraReason(err);
   switch (reason) {
     case "consent_required":
+      return consentFailure(config, graphPermissionsIn(opts.scopes ?? []), aadsts, err);
+    case "insufficient_claims":
       return new Failure(
         reason,
-        `This server needs your consent to read your Microsoft Graph profile${aadsts}. ` +
-          `Open ${consentUrl(config)} , accept, then call the tool again. ` +
-          "If your organisation blocks user consent, ask an administrator to grant it for the tenant.",
-        { url: consentUrl(config), cause: err },
+        `Your organisation's Conditional Access policy requires an extra sign-in step${aadsts}, e.g. ` +
+          "multi-factor authentication, before this server may use Microsoft Graph for you.",
+        { claims: claimsOf(err), cause: err },
       );
     case "interaction_required":
       return new Failure(

@@ -6,8 +6,14 @@
  * secret exists. MSAL refreshes the managed-identity token before it expires, so an assertion is never
  * used past its life.
  *
- * Graph tokens are cached per user (`tid` + `oid`) and scope until five minutes before they expire, in a
- * bounded LRU, and concurrent requests for the same key share one exchange, which has a deadline.
+ * Each tool asks for exactly the Graph permissions it declares, not `.default`: a permission the user has
+ * not granted then fails only the tools that need it, with a consent link for that permission. Graph
+ * tokens are cached per user (`tid` + `oid`) and scope set (so one entry per distinct tool permission set)
+ * until five minutes before they expire, in a bounded LRU, and concurrent requests for the same key share
+ * one exchange, which has a deadline.
+ *
+ * The exchange declares the `cp1` client capability (Continuous Access Evaluation): Graph may then revoke
+ * a token early with a claims challenge, which `getToken` answers by exchanging again with those claims.
  *
  * @module
  */
@@ -23,7 +29,8 @@ export const TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default";
 export const GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default";
 
 export interface GraphTokenProvider {
-  getToken(principal: Principal, scopes?: string[]): Promise<string>;
+  /** `claims`: a claims challenge (JSON) to satisfy; it bypasses the cache. */
+  getToken(principal: Principal, scopes?: string[], opts?: { claims?: string }): Promise<string>;
   /** Drops a cached token Graph refused, so the next call exchanges again. */
   invalidate(principal: Principal, scopes?: string[]): void;
 }
@@ -53,7 +60,12 @@ export function createOboProvider(
   const keyOf = (p: Principal, scopes: string[]) =>
     `${p.tenantId}:${p.objectId}:${[...scopes].sort().join(" ")}`;
 
-  async function attempt(principal: Principal, scopes: string[], signal: AbortSignal): Promise<string> {
+  async function attempt(
+    principal: Principal,
+    scopes: string[],
+    signal: AbortSignal,
+    claims?: string,
+  ): Promise<string> {
     const options = {
       // The user's own tenant: a multi-tenant app exchanges a guest tenant's token there, not at home.
       tenantId: principal.tenantId,
@@ -68,7 +80,12 @@ export function createOboProvider(
       retryOptions: { maxRetries: 0 },
     };
     const credential = new OnBehalfOfCredential(options);
-    const result = await credential.getToken(scopes, { abortSignal: signal });
+    // enableCae: MSAL sends the `cp1` client capability (`xms_cc`) with every exchange, merged with `claims`.
+    const result = await credential.getToken(scopes, {
+      abortSignal: signal,
+      enableCae: true,
+      ...(claims ? { claims } : {}),
+    });
     const key = keyOf(principal, scopes);
     cache.delete(key);
     cache.set(key, { token: result.token, renewAt: result.expiresOnTimestamp - EARLY_RENEWAL_MS });
@@ -81,7 +98,7 @@ export function createOboProvider(
    * with at most one quick retry when Entra was unavailable. Nothing waits past the deadline, so a stuck
    * exchange that the user's other calls share ends for all of them, and the next call starts afresh.
    */
-  async function exchange(principal: Principal, scopes: string[]): Promise<string> {
+  async function exchange(principal: Principal, scopes: string[], claims?: string): Promise<string> {
     const controller = new AbortController();
     const endAt = now() + deadlineMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -95,7 +112,7 @@ export function createOboProvider(
         reject(failure);
       }, deadlineMs);
     });
-    const once = () => Promise.race([attempt(principal, scopes, controller.signal), deadline]);
+    const once = () => Promise.race([attempt(principal, scopes, controller.signal, claims), deadline]);
     try {
       return await inSpan(
         "entra.obo",
@@ -104,7 +121,7 @@ export function createOboProvider(
           try {
             return await once();
           } catch (err) {
-            const failure = entraFailure(config, err, "the token exchange");
+            const failure = entraFailure(config, err, "the token exchange", { scopes });
             const wait =
               failure.reason === "upstream_unavailable" && !controller.signal.aborted
                 ? quickRetryDelay(failure.retryAfterSec, endAt - now())
@@ -117,7 +134,7 @@ export function createOboProvider(
         SpanKind.CLIENT,
       );
     } catch (err) {
-      const failure = entraFailure(config, err, "the token exchange");
+      const failure = entraFailure(config, err, "the token exchange", { scopes });
       telemetry.oboFailure(failure.reason);
       throw failure;
     } finally {
@@ -127,8 +144,12 @@ export function createOboProvider(
   }
 
   return {
-    async getToken(principal, scopes = [GRAPH_DEFAULT_SCOPE]) {
+    async getToken(principal, scopes = [GRAPH_DEFAULT_SCOPE], opts = {}) {
       const key = keyOf(principal, scopes);
+      if (opts.claims) {
+        cache.delete(key);
+        return exchange(principal, scopes, opts.claims);
+      }
       const hit = cache.get(key);
       if (hit && now() < hit.renewAt) {
         cache.delete(key);

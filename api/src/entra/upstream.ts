@@ -7,6 +7,7 @@
  * @module
  */
 import type { Config } from "../config/config.ts";
+import { type GraphPermission, graphScope } from "../config/graph-permissions.ts";
 import { callbackUrl, entraUrl } from "../config/paths.ts";
 import { DEADLINES, parseRetryAfter, quickRetryDelay, sleep } from "../core/deadlines.ts";
 import { Failure } from "../core/failure.ts";
@@ -28,17 +29,23 @@ export function upstreamScope(config: Pick<Config, "entra">): string {
 }
 
 /**
- * Graph permissions the tools use, asked for at sign-in besides `upstreamScope` so that Entra collects the
- * user's consent to them up front (as MSAL's `extraScopesToConsent` does) and the first tool call needs no
- * `consent_required` round trip. Entra issues the code's token for one resource only, so these are asked
- * at /authorize and never at /token. Not asked when an administrator granted them for the tenant.
+ * Graph permissions the tools declare (`graphPermissions`), asked for at sign-in besides `upstreamScope`
+ * so that Entra collects the user's consent to them up front (as MSAL's `extraScopesToConsent` does) and
+ * the first tool call needs no `consent_required` round trip. Entra issues the code's token for one
+ * resource only, so these are asked at /authorize and never at /token. Not asked when an administrator
+ * granted them for the tenant.
  */
-export const GRAPH_CONSENT_SCOPES = ["https://graph.microsoft.com/User.Read"];
+export function graphConsentScopes(graphPermissions: readonly GraphPermission[]): string[] {
+  return graphPermissions.map(graphScope);
+}
 
 /** The scope of the authorize request: `upstreamScope`, plus the Graph permissions to consent to. */
-export function upstreamAuthorizeScope(config: Pick<Config, "entra" | "graph">): string {
+export function upstreamAuthorizeScope(
+  config: Pick<Config, "entra" | "graph">,
+  graphPermissions: readonly GraphPermission[],
+): string {
   const own = upstreamScope(config);
-  return config.graph.adminConsent ? own : [own, ...GRAPH_CONSENT_SCOPES].join(" ");
+  return config.graph.adminConsent ? own : [own, ...graphConsentScopes(graphPermissions)].join(" ");
 }
 
 /**
@@ -55,7 +62,11 @@ export function upstreamAuthorizeUrl(
     state: string;
     nonce: string;
     codeChallenge: string;
+    /** The Graph permissions the tools declare, for consent at sign-in (not with `scope`). */
+    graphPermissions?: readonly GraphPermission[];
     loginHint?: string;
+    /** A claims challenge (Conditional Access, CAE) the sign-in must satisfy. */
+    claims?: string;
     /** Another return path and scope than the proxy's (the Connected apps page's sign-in). */
     redirectUri?: string;
     scope?: string;
@@ -67,7 +78,7 @@ export function upstreamAuthorizeUrl(
     response_type: "code",
     redirect_uri: p.redirectUri ?? callbackUrl(config),
     response_mode: "query",
-    scope: p.scope ?? upstreamAuthorizeScope(config),
+    scope: p.scope ?? upstreamAuthorizeScope(config, p.graphPermissions ?? []),
     state: p.state,
     nonce: p.nonce,
     code_challenge: p.codeChallenge,
@@ -75,6 +86,7 @@ export function upstreamAuthorizeUrl(
     // Never reuse a cached Entra account silently: the user picks who signs in (FastMCP's AzureProvider).
     prompt: "select_account",
     ...(p.loginHint ? { login_hint: p.loginHint } : {}),
+    ...(p.claims ? { claims: p.claims } : {}),
     // No `resource`: Entra rejects RFC 8707 indicators that don't match the scopes (AADSTS9010010).
   }).toString();
   return u.toString();

@@ -1,25 +1,39 @@
 /**
  * The MCP server: one fresh `McpServer` per request (stateless, both eras), with every tool bound to the
- * request's authenticated principal.
+ * request's authenticated principal and to a Graph client for exactly the tool's declared permissions.
+ *
+ * A permission the user has not granted answers with a tool error carrying the consent link for exactly
+ * the tool's permissions; a client that declares URL elicitation on the 2026-07-28 protocol gets that link
+ * as a URL elicitation instead (an input-required result), and its retry of the same call runs the tool
+ * again, which then succeeds once the user consented.
  *
  * @module
  */
 import {
   type CallToolResult,
+  CLIENT_CAPABILITIES_META_KEY,
   createMcpHandler,
+  type InputRequiredResult,
+  inputRequired,
+  inputResponse,
   type McpHttpHandler,
   McpServer,
+  type ServerContext,
 } from "@modelcontextprotocol/server";
 import type { Config } from "../config/config.ts";
+import { graphScope } from "../config/graph-permissions.ts";
 import { Failure, toolResult } from "../core/failure.ts";
 import type { Logger } from "../core/log.ts";
-import { principalOf } from "../core/principal.ts";
+import { type Principal, principalOf } from "../core/principal.ts";
 import { auditToolCall, errorType, inSpan, type ToolAudit } from "../core/telemetry.ts";
 import type { GraphTokenProvider } from "../entra/obo.ts";
 import { type GraphClient, graphClientFor } from "../graph/client.ts";
 import type { ToolDefinition } from "./tool.ts";
 
 export const SERVER_INFO = { name: "entra-graph-mcp", title: "Microsoft Graph (Entra ID)", version: "0.1.0" };
+
+/** Sees each failure a tool answers with, on the request that carried it. */
+export type ToolFailureListener = (failure: Failure) => void;
 
 export interface McpDeps {
   graphTokens: GraphTokenProvider;
@@ -37,25 +51,29 @@ export function createMcp(
   return createMcpHandler(
     (ctx) => {
       const principal = principalOf(ctx.authInfo);
+      // Set by the route per request: it may answer the HTTP request with a challenge instead (app.ts).
+      const onToolFailure = (ctx.authInfo?.extra as { onToolFailure?: ToolFailureListener } | undefined)
+        ?.onToolFailure;
       const server = new McpServer(SERVER_INFO, {
         capabilities: { tools: {} },
         instructions:
           "Tools that read the signed-in user's Microsoft 365 data through Microsoft Graph, On-Behalf-Of the user.",
       });
-      let graph: GraphClient | undefined;
-      const toolCtx = {
-        principal,
-        config,
-        get graph() {
-          graph ??= graphClientFor(principal, {
-            baseUrl: config.graph.baseUrl,
-            tokens: deps.graphTokens,
-            fetch: deps.fetch,
-          });
-          return graph;
-        },
-      };
       for (const tool of tools) {
+        let graph: GraphClient | undefined;
+        const toolCtx = {
+          principal,
+          config,
+          get graph() {
+            graph ??= graphClientFor(principal, {
+              baseUrl: config.graph.baseUrl,
+              tokens: deps.graphTokens,
+              scopes: tool.graphPermissions.map(graphScope),
+              fetch: deps.fetch,
+            });
+            return graph;
+          },
+        };
         server.registerTool(
           tool.name,
           {
@@ -64,7 +82,10 @@ export function createMcp(
             inputSchema: tool.inputSchema,
             annotations: tool.annotations,
           },
-          (input: Record<string, unknown>): Promise<CallToolResult> =>
+          (
+            input: Record<string, unknown>,
+            ctx: ServerContext,
+          ): Promise<CallToolResult | InputRequiredResult> =>
             inSpan(`mcp.tool ${tool.name}`, { "mcp.tool.name": tool.name }, async () => {
               const started = performance.now();
               let outcome = "error";
@@ -83,7 +104,11 @@ export function createMcp(
                     correlationId: principal.correlationId,
                     cause: causeText(err),
                   });
-                  return toolResult(err);
+                  const failure = await withStepUpLink(err, principal);
+                  const elicitation = linkElicitation(failure, ctx);
+                  if (elicitation) return elicitation;
+                  onToolFailure?.(failure);
+                  return toolResult(failure);
                 }
                 throw err;
               } finally {
@@ -108,6 +133,44 @@ export function createMcp(
       onerror: (err) => deps.logger.warn("mcp request rejected", { error: err.message }),
     },
   );
+}
+
+/**
+ * Proxy mode: a claims challenge gets the link of a step-up that re-runs only the Entra leg of the
+ * sign-in with those claims (`authorization-server/routes/step-up.ts`).
+ */
+async function withStepUpLink(failure: Failure, principal: Principal): Promise<Failure> {
+  if (failure.reason !== "insufficient_claims" || !failure.claims || !principal.stepUp) return failure;
+  const url = await principal.stepUp(failure.claims);
+  return new Failure(
+    failure.reason,
+    `${failure.message} Open ${url} , sign in, then call the tool again: your MCP client does not need to reconnect.`,
+    { url, claims: failure.claims, cause: failure },
+  );
+}
+
+/**
+ * A consent or step-up link as a URL elicitation, for a client that declared `elicitation.url` on this
+ * request (2026-07-28). Not again when the client already answered one for this call: its retry then
+ * reports the failure as a tool error, so a user who declined or did not finish is not asked in a loop.
+ */
+function linkElicitation(failure: Failure, ctx: ServerContext): InputRequiredResult | undefined {
+  if (!failure.url || (failure.reason !== "consent_required" && failure.reason !== "insufficient_claims"))
+    return undefined;
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY] as
+    | { elicitation?: { url?: unknown } }
+    | undefined;
+  if (!declared?.elicitation?.url) return undefined;
+  if (inputResponse(ctx.mcpReq.inputResponses, "consent").kind !== "missing") return undefined;
+  return inputRequired({
+    inputRequests: {
+      consent: inputRequired.elicitUrl({
+        message: failure.message,
+        url: failure.url,
+      }),
+    },
+  });
 }
 
 /** The audit trail of tool calls: who (tid/oid), which client, which tool, how it went, how long it took. */

@@ -52,6 +52,21 @@ export function challenge(config: Config, failure?: Failure, resource = config.r
     });
   }
   const { status } = ANSWERS[failure.reason];
+  if (failure.reason === "insufficient_claims" && failure.claims) {
+    // Entra's claims challenge (claims-challenge guidance), on the MCP challenge (RFC 9728 §5.1): the
+    // client signs the user in again with these claims and retries with the new token.
+    const claims = btoa(String.fromCharCode(...new TextEncoder().encode(failure.claims)));
+    const header = [
+      ...params,
+      `error="insufficient_claims"`,
+      `error_description=${quoted(failure.message)}`,
+      `claims="${claims}"`,
+    ];
+    return Response.json(
+      { ...oauthErrorBody(failure), claims: failure.claims },
+      { status: 401, headers: { "WWW-Authenticate": `Bearer ${header.join(", ")}` } },
+    );
+  }
   if (status !== 401 && status !== 403) {
     // Not the caller's token (Entra's keys unreachable, say): no challenge, which would restart sign-in.
     return Response.json(oauthErrorBody(failure), { status, headers: failureHeaders(failure) });

@@ -22,6 +22,7 @@
  * @module
  */
 import type { Context, Hono } from "hono";
+import { describeGraphPermissions, type GraphPermission } from "../../config/graph-permissions.ts";
 import { isOwnResource } from "../../config/paths.ts";
 import { randomToken, sameSecret, sha256b64url } from "../../core/encoding.ts";
 import { escapeHtml } from "../../core/html.ts";
@@ -204,7 +205,7 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       clientIdHost: client.source === "cimd" ? new URL(client.client_id).host : undefined,
       clientKind: client.source,
       redirectUri,
-      scopes: describeScopes(scopes),
+      scopes: describeScopes(scopes, as.graphPermissions),
       formAction: OAUTH_PATHS.consent,
     });
     return c.html(html, 200, pageSecurityHeaders(formTargets(as, redirectUri)));
@@ -326,12 +327,29 @@ async function startUpstream(c: Context, as: AsContext, request: PendingAuthoriz
   await as.cookies.set(c, txCookie(stateId), { s: stateId }, PENDING_TTL_SEC);
   // RFC 7636 §4.2: S256 challenge = BASE64URL(SHA256(verifier)).
   const challenge = await sha256b64url(codeVerifier);
-  return c.redirect(upstreamAuthorizeUrl(as.config, { state, nonce, codeChallenge: challenge }), 302);
+  return c.redirect(
+    upstreamAuthorizeUrl(as.config, {
+      state,
+      nonce,
+      codeChallenge: challenge,
+      graphPermissions: as.graphPermissions,
+    }),
+    302,
+  );
 }
 
-/** What a grant's scopes let the client do, in the user's words (the consent page and Connected apps). */
-export function describeScopes(scopes: string[]): string[] {
-  const out = ["Use this server's tools as you, including reading your Microsoft Graph profile (User.Read)"];
+/**
+ * What a grant's scopes let the client do, in the user's words (the consent page and Connected apps); the
+ * Graph part is generated from the tools' declared permissions.
+ */
+export function describeScopes(
+  scopes: string[],
+  graphPermissions: readonly GraphPermission[] = [],
+): string[] {
+  const graph = graphPermissions.length
+    ? `, which may ${describeGraphPermissions(graphPermissions)} in Microsoft Graph (${graphPermissions.join(", ")})`
+    : "";
+  const out = [`Use this server's tools as you${graph}`];
   if (scopes.includes("offline_access"))
     out.push("Stay signed in (refresh its access without asking you again)");
   return out;

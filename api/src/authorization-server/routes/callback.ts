@@ -16,6 +16,7 @@ import { entraFailure } from "../../entra/errors.ts";
 import { txCookie, type UpstreamTransaction } from "./authorize.ts";
 import { type AsContext, errorPage, redirectToClient } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
+import { completeStepUp, type StepUpTransaction } from "./step-up.ts";
 
 /** Entra errors a client understands as they are; anything else is reported as `server_error`. */
 const PASS_THROUGH = new Set([
@@ -61,6 +62,12 @@ export function mountCallback(app: Hono, as: AsContext): void {
       await as.store.delete("pending", `up_${stateId}`, { ifMatch: entry.etag });
     } catch {
       return errorPage(c, 400, "Sign-in expired", "This sign-in was already completed.");
+    }
+    // A step-up (`/oauth/step-up`) re-runs only the Entra leg for an existing grant.
+    const stepUp = (entry.value as { stepUp?: StepUpTransaction }).stepUp;
+    if (stepUp) {
+      as.cookies.clear(c, txCookie(stateId));
+      return completeStepUp(c, as, { ...entry.value, stepUp }, q);
     }
     const { request, codeVerifier, nonce } = entry.value;
     const log = withFields(as.logger, { correlationId: request.correlationId, client: request.clientId });

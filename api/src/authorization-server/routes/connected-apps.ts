@@ -86,7 +86,7 @@ export function mountConnectedApps(app: Hono, as: AsContext, admin: GrantAdmin):
       who: s,
       csrf: s.csrf,
       grants,
-      describe: describeScopes,
+      describe: (scopes) => describeScopes(scopes, as.graphPermissions),
       lastUsedMinutes: LAST_USED_RESOLUTION_MS / 60_000,
       notice:
         Number.isInteger(revoked) && revoked >= 0 && q.revoked !== undefined ? noticeOf(revoked) : undefined,

@@ -6,6 +6,7 @@
  */
 import type { Context } from "hono";
 import type { Config } from "../../config/config.ts";
+import type { GraphPermission } from "../../config/graph-permissions.ts";
 import type { Answer } from "../../core/failure.ts";
 import { escapeHtml } from "../../core/html.ts";
 import type { Logger } from "../../core/log.ts";
@@ -28,6 +29,8 @@ export interface AsContext {
   grants: GrantService;
   clients: ClientRegistry;
   upstream: UpstreamClient;
+  /** The Graph permissions the tools declare: asked for at sign-in, and named on the consent page. */
+  graphPermissions: readonly GraphPermission[];
   /** Renews the user's Entra token when it is due, ending the grant when Entra refuses. */
   renewal: UpstreamRenewal;
   /** Validates the Entra access token the proxy receives for itself at the callback. */

@@ -17,6 +17,7 @@ import { mountConnectedApps } from "./connected-apps.ts";
 import type { AsContext } from "./context.ts";
 import { authorizationServerMetadata, OAUTH_PATHS } from "./metadata.ts";
 import { mountRegister } from "./register.ts";
+import { mountStepUp } from "./step-up.ts";
 import { mountTokenEndpoints } from "./token.ts";
 
 export function authorizationServerRoutes(as: AsContext): Hono {
@@ -81,6 +82,7 @@ export function authorizationServerRoutes(as: AsContext): Hono {
   mountRegister(app, as);
   mountAuthorize(app, as);
   mountCallback(app, as);
+  mountStepUp(app, as);
   mountTokenEndpoints(app, as);
   const admin = createGrantAdmin({ grants: as.grants, logger: as.logger });
   mountConnectedApps(app, as, admin);

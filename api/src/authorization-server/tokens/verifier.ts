@@ -20,7 +20,14 @@ type VerifiedAccess = Awaited<ReturnType<GrantService["verifyAccessToken"]>>;
 
 export function createProxyVerifier(
   config: Pick<Config, "entra" | "publicUrl">,
-  deps: { grants: GrantService; upstream: UpstreamClient; logger: Logger; now?: () => number },
+  deps: {
+    grants: GrantService;
+    upstream: UpstreamClient;
+    logger: Logger;
+    now?: () => number;
+    /** Starts a step-up for the grant (`routes/step-up.ts`): the link the user opens. */
+    startStepUp?: (g: OpenedGrant, claims: string) => Promise<string>;
+  },
 ): TokenVerifier {
   const now = deps.now ?? Date.now;
   const renewal = createUpstreamRenewal(config, deps);
@@ -46,6 +53,7 @@ export function createProxyVerifier(
             renewed ??= renewal.currentToken(v, now());
             return renewed;
           },
+          ...(deps.startStepUp ? { stepUp: (claims: string) => deps.startStepUp!(v, claims) } : {}),
         },
       };
     },

@@ -9,6 +9,7 @@ export default defineTool({
     "Gets the signed-in user's profile from Microsoft Graph (/me): display name, e-mail, user principal name, " +
     "job title, office, phones and id.",
   inputSchema: z.object({}),
+  graphPermissions: ["User.Read"],
   annotations: { readOnlyHint: true, openWorldHint: true },
   async handler(_input, { graph }) {
     const me = await graph.getJson("/me");

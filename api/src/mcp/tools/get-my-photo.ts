@@ -8,6 +8,7 @@ export default defineTool({
   title: "Get my profile photo",
   description: "Gets the signed-in user's profile photo from Microsoft Graph, as an image.",
   inputSchema: z.object({}),
+  graphPermissions: ["User.Read"],
   annotations: { readOnlyHint: true, openWorldHint: true },
   async handler(_input, { graph }) {
     const photo = await graph.getBytes("/me/photo/$value");

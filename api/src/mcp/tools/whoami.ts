@@ -7,6 +7,7 @@ export default defineTool({
   title: "Who am I",
   description: "Returns who you are signed in as (tenant, object id, name, scopes) as this server sees it.",
   inputSchema: z.object({}),
+  graphPermissions: [],
   annotations: { readOnlyHint: true, openWorldHint: false },
   async handler(_input, { principal, config }) {
     return jsonResult({
