@@ -292,6 +292,7 @@ export async function start(opts: StartOptions = {}): Promise<Emulator> {
     serverEnv: () => ({
       ENTRA_TENANT_ID: state.tenantId,
       ENTRA_AUTHORITY_HOST: state.authorityHost,
+      ENTRA_BROWSER_AUTHORITY_HOST: state.browserAuthorityHost,
       ENTRA_CLIENT_ID: api.clientId,
       ENTRA_APP_ID_URI: api.appIdUri!,
       MANAGED_IDENTITY_CLIENT_ID: MANAGED_IDENTITY.clientId,

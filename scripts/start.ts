@@ -54,7 +54,9 @@ const proof = `  Prove it works (signs the first test user in without a browser,
 ${
   authMode === "proxy"
     ? `
-  Or let the Inspector do the OAuth dance itself (a browser opens: approve, then pick a test user):
+  Or let the Inspector do the OAuth dance itself (a browser opens: approve, then pick a test user
+  on the emulator's sign-in page, ${emulator.browserAuthorityHost}/, plain HTTP on loopback, so no
+  certificate warning):
 
     npx mcp-inspector --cli ${server.mcpUrl} --transport http \\
       --method tools/call --tool-name get_graph_user_details
@@ -67,6 +69,7 @@ console.log(`
   Landing page     ${server.url}/   (how to connect each MCP client)
   MCP server       ${server.mcpUrl}   (${authMode} mode)
   Entra emulator   ${emulator.issuer}
+  Sign-in pages    ${emulator.browserAuthorityHost}/${emulator.tenantId}/oauth2/v2.0/authorize   (what the browser opens)
   Graph emulator   ${emulator.graphBaseUrl}
   Test users       ${users.join(", ")}
 

@@ -172,7 +172,7 @@ export function postConsent(
 export function isEntraAuthorize(stack: Stack, location: string | null): boolean {
   if (!location) return false;
   const u = new URL(location);
-  return u.origin === stack.emulator.authorityHost && u.pathname.endsWith("/oauth2/v2.0/authorize");
+  return u.origin === stack.emulator.browserAuthorityHost && u.pathname.endsWith("/oauth2/v2.0/authorize");
 }
 
 /** From `/authorize` to the URL Entra sends the browser back to (`/oauth/callback?code&state`), not followed. */

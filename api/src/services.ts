@@ -13,6 +13,7 @@ import { signedCookies } from "./authorization-server/browser/cookies.ts";
 import { type CimdResolverOptions, createCimdResolver } from "./authorization-server/clients/cimd.ts";
 import {
   type AbuseBudgets,
+  type Budget,
   type CallerAddress,
   callerKey,
   createAbuseLimits,
@@ -30,6 +31,7 @@ import type { GraphPermission } from "./config/graph-permissions.ts";
 import { entraUrl, MESSAGES_PATH } from "./config/paths.ts";
 import { DEADLINES } from "./core/deadlines.ts";
 import { consoleLogger, type Logger } from "./core/log.ts";
+import { isLoopbackHost } from "./core/loopback.ts";
 import type { TokenVerifier } from "./core/principal.ts";
 import { createAssertionProvider, createOboProvider, type GraphTokenProvider } from "./entra/obo.ts";
 import { createUpstreamClient } from "./entra/upstream.ts";
@@ -45,6 +47,19 @@ import type { AuthorizationServerFacts } from "./resource-server/metadata.ts";
 import { createStore } from "./store/index.ts";
 import type { Store } from "./store/store.ts";
 import { tracedStore } from "./store/traced.ts";
+
+/**
+ * The registration budget of a server whose own URL is on loopback (`npm start`, a developer's machine):
+ * every client there registers from one address, and connecting a few dozen clients in a minute is
+ * ordinary work. A deployment's public URL is never loopback, so production keeps the limiter's defaults.
+ */
+export const LOCAL_REGISTRATION_BUDGET: Budget = {
+  perCaller: [
+    { limit: 120, windowSec: 60 },
+    { limit: 1000, windowSec: 3600 },
+  ],
+  overall: { limit: 2000, windowSec: 3600 },
+};
 
 /** What a host (or a test) hands in; everything has a default built from the configuration. */
 export interface Deps {
@@ -208,7 +223,10 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
   const limits = createAbuseLimits({
     increment: (key, windowSec) => store.increment("ratelimit", key, windowSec),
     now,
-    budgets: deps.budgets,
+    budgets: {
+      ...(isLoopbackHost(config.publicOrigin.hostname) ? { register: LOCAL_REGISTRATION_BUDGET } : {}),
+      ...deps.budgets,
+    },
   });
   const grants = createGrantService(config, { store, keyring, now });
   const stepUp = createStepUp({ config, store });
@@ -221,6 +239,7 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
         throw new Error("this host provides no DNS resolver for client ID metadata documents");
       }),
     now,
+    logger,
     allowLoopbackHttp: config.oauth.cimdAllowLoopbackHttp,
     throttle: async (host) => (await limits.cimdHost.hit(host)).allowed,
   });

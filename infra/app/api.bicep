@@ -170,6 +170,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     ENTRA_APP_ID_URI: entraAppIdUri
     ENTRA_SCOPE: entraScope
     ENTRA_AUTHORITY_HOST: entraAuthorityHost
+    // Browsers sign in at the same host in Azure (the local emulator serves its pages on loopback HTTP).
+    ENTRA_BROWSER_AUTHORITY_HOST: entraAuthorityHost
     ENTRA_ALLOWED_TENANTS: allowedTenants
     MANAGED_IDENTITY_CLIENT_ID: identityClientId
     GRAPH_BASE_URL: graphBaseUrl

@@ -68,8 +68,8 @@ describe("consent and sign-in through the browser with a real MCP client (proxy 
   });
 
   async function newContext(viewport = DESKTOP) {
-    // The Entra emulator speaks HTTPS with a locally generated CA.
-    const context = await browser.newContext({ viewport, ignoreHTTPSErrors: true });
+    // No certificate exception: the proxy sends the browser to the emulator's plain-HTTP loopback pages.
+    const context = await browser.newContext({ viewport });
     return { context, watch: await watchProblems(context) };
   }
 

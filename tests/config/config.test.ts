@@ -77,6 +77,22 @@ describe("config", () => {
     assert.equal(c.resource, "http://127.0.0.1:7071/api/mcp");
   });
 
+  it("sends browsers to the browser authority host: the authority host unless set, http only on loopback", () => {
+    const c = loadConfig(base);
+    assert.equal(c.entra.browserAuthorityHost, "https://login.microsoftonline.com");
+    const local = loadConfig({
+      ...base,
+      ENTRA_AUTHORITY_HOST: "https://127.0.0.1:7443",
+      ENTRA_BROWSER_AUTHORITY_HOST: "http://127.0.0.1:7444/",
+    });
+    assert.equal(local.entra.browserAuthorityHost, "http://127.0.0.1:7444");
+    assert.equal(local.entra.issuer, `https://127.0.0.1:7443/${base.ENTRA_TENANT_ID}/v2.0`);
+    assert.match(
+      problems({ ...base, ENTRA_BROWSER_AUTHORITY_HOST: "http://login.example.com" })[0],
+      /ENTRA_BROWSER_AUTHORITY_HOST must use https/,
+    );
+  });
+
   it("every setting is documented in the README's configuration table, with its default", () => {
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
     for (const s of SETTINGS) {

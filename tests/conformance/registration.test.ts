@@ -15,6 +15,7 @@ import {
   CookieJar,
   expectErrorPage,
   expectOAuthError,
+  fetchFrom,
   openConsent,
   REDIRECT,
   registerClient,
@@ -173,8 +174,8 @@ describe("DCR: invalid metadata is refused (RFC 7591 §2, §3.2.2; RFC 6749 §3.
     ],
     ["javascript: redirect URI", { redirect_uris: ["javascript:alert(1)"] }, "invalid_redirect_uri"],
     [
-      "token_endpoint_auth_method client_secret_basic",
-      { token_endpoint_auth_method: "client_secret_basic" },
+      "token_endpoint_auth_method private_key_jwt",
+      { token_endpoint_auth_method: "private_key_jwt" },
       "invalid_client_metadata",
     ],
   ];
@@ -192,30 +193,62 @@ describe("DCR: invalid metadata is refused (RFC 7591 §2, §3.2.2; RFC 6749 §3.
 });
 
 describe("DCR: registration flood is rate-limited per caller address (RFC 7591 §3, RFC 6585 §4; MCP best practices DCR abuse)", () => {
-  it("more than 10 registrations a minute from one address → 429 with Retry-After; everything else still served", async () => {
-    const flooder = "127.0.0.66";
+  it("a deployment (public URL not on loopback): more than 10 registrations a minute from one address → 429 with Retry-After; everything else still served", async () => {
+    // The same code and state, with a deployment's public URL: production limits apply.
+    const { freePort } = await import("@entra-mcp/testing/stack");
+    const port = await freePort();
+    const deployed = await startServer(
+      { ...stack.env, PUBLIC_URL: "https://mcp.contoso.example" },
+      { port, quiet: true },
+    );
     const body = { client_name: "Flood", redirect_uris: [REDIRECT], token_endpoint_auth_method: "none" };
     let accepted = 0;
     let refused: Response | undefined;
-    // A fixed one-minute window: at most 10 in the first window, 10 more if the flood straddles a boundary.
-    for (let i = 0; i < 21 && !refused; i++) {
-      const res = await registerRaw(stack, body, flooder);
-      if (res.status === 201) {
-        accepted++;
-        await res.body?.cancel();
-      } else refused = res;
+    const register = (from: string, name = "Flood") =>
+      fetchFrom(from, `http://127.0.0.1:${port}/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...body, client_name: name }),
+      });
+    try {
+      // A fixed one-minute window: at most 10 in the first window, 10 more if the flood straddles a boundary.
+      for (let i = 0; i < 21 && !refused; i++) {
+        const res = await register("127.0.0.66");
+        if (res.status === 201) {
+          accepted++;
+          await res.body?.cancel();
+        } else refused = res;
+      }
+      assert.ok(refused, `${accepted} registrations were all accepted`);
+      assert.ok(accepted >= 10 && accepted <= 20, `refused after ${accepted}`);
+      assert.equal(refused.status, 429);
+      const retryAfter = Number(refused.headers.get("retry-after"));
+      assert.ok(
+        Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60,
+        `Retry-After ${retryAfter}`,
+      );
+      await refused.body?.cancel();
+      // The flood is contained: other callers still register.
+      const bystander = await register("127.0.0.99", "Bystander");
+      assert.equal(bystander.status, 201);
+      await bystander.body?.cancel();
+    } finally {
+      await deployed.stop();
     }
-    assert.ok(refused, `${accepted} registrations were all accepted`);
-    assert.ok(accepted >= 10 && accepted <= 20, `refused after ${accepted}`);
-    assert.equal(refused.status, 429);
-    const retryAfter = Number(refused.headers.get("retry-after"));
-    assert.ok(
-      Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60,
-      `Retry-After ${retryAfter}`,
-    );
-    await refused.body?.cancel();
-    // The flood is contained: metadata, authorization and other callers' registrations still work.
     await assertServing(stack);
+  });
+
+  it("on a developer's machine (public URL on loopback): a few dozen clients connecting in a minute from one address are all registered", async () => {
+    const body = {
+      client_name: "Local client",
+      redirect_uris: [REDIRECT],
+      token_endpoint_auth_method: "none",
+    };
+    for (let i = 0; i < 40; i++) {
+      const res = await registerRaw(stack, body, "127.0.0.67");
+      assert.equal(res.status, 201, `registration ${i + 1}: ${await res.clone().text()}`);
+      await res.body?.cancel();
+    }
     const other = await registerClient(stack, { client_name: "Bystander" }, "127.0.0.99");
     await openConsent(new CookieJar(), authorizeUrl(stack, { client: other }));
   });

@@ -247,7 +247,7 @@ describe("/revoke (RFC 7009 §2.1, §2.2)", () => {
     const res = await fetch(`${stack.server.url}/revoke`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ token: t.refresh_token, client_id: "someone-else" }),
+      body: new URLSearchParams({ token: t.refresh_token, client_id: otherClient.client_id }),
     });
     assert.equal(res.status, 200);
     await res.body?.cancel();

@@ -73,13 +73,13 @@ describe("On-Behalf-Of Microsoft Graph in Entra-direct mode", () => {
     const text = toolText(denied);
     assert.match(text, /AADSTS65001/);
     assert.equal(denied.structuredContent?.error, "consent_required");
-    const link = text.match(/https:\/\/\S+/)?.[0];
+    const link = text.match(/https?:\/\/\S+/)?.[0];
     assert.ok(link, `the message carries a consent URL: ${text}`);
     assert.equal(denied.structuredContent?.url, link);
     const consentUrl = new URL(link);
     assert.equal(
       `${consentUrl.origin}${consentUrl.pathname}`,
-      `${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/authorize`,
+      `${emulator.browserAuthorityHost}/${emulator.tenantId}/oauth2/v2.0/authorize`,
     );
     assert.equal(consentUrl.searchParams.get("client_id"), emulator.apiApp.clientId);
 

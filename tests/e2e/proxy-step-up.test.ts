@@ -70,7 +70,7 @@ describe("step-up in proxy mode", () => {
       const toEntra = await browse(jar, fresh);
       assert.equal(toEntra.status, 302);
       const entra = new URL(String(toEntra.headers.get("location")));
-      assert.equal(entra.origin, stack.emulator.authorityHost);
+      assert.equal(entra.origin, stack.emulator.browserAuthorityHost);
       assert.equal(entra.searchParams.get("login_hint"), ADELE);
       assert.ok(JSON.parse(String(entra.searchParams.get("claims"))).access_token.capolids);
       const callback = await signIn(entra.href, { user: ADELE });

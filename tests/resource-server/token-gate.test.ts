@@ -10,18 +10,20 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { createApp } from "../../api/src/app.ts";
 import { loadConfig } from "../../api/src/config/config.ts";
 import { silentLogger } from "../../api/src/core/log.ts";
+import { originPolicy } from "../../api/src/resource-server/guards.ts";
 
 const TENANT = "3f9a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b";
 const API = "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6";
 const ISSUER = `https://login.microsoftonline.com/${TENANT}/v2.0`;
 const ORIGIN = "http://127.0.0.1:7071";
-const config = loadConfig({
+const ENV = {
   AUTH_MODE: "entra",
   PUBLIC_URL: ORIGIN,
   ENTRA_TENANT_ID: TENANT,
   ENTRA_CLIENT_ID: API,
   MANAGED_IDENTITY_CLIENT_ID: "b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e",
-});
+};
+const config = loadConfig(ENV);
 
 let signingKey: CryptoKey;
 let publicJwk: JWK;
@@ -65,12 +67,13 @@ async function sign(over: Record<string, unknown> = {}, opts: { kid?: string; ke
     .sign(opts.key ?? signingKey);
 }
 
-async function call(token?: string, a = shared) {
+async function call(token?: string, a = shared, extra: Record<string, string> = {}) {
   const { headers, body } = toolCall("whoami");
   return a.request(`${ORIGIN}/api/mcp`, {
     method: "POST",
     headers: {
       ...headers,
+      ...extra,
       host: "127.0.0.1:7071",
       ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     },
@@ -232,6 +235,38 @@ describe("transport guards", () => {
     const res = await shared.request(`${ORIGIN}/api/mcp`, {
       method: "POST",
       headers: { host: "127.0.0.1:7071", origin: "https://evil.example" },
+    });
+    assert.equal(res.status, 403);
+  });
+
+  it("on loopback, a browser client on another loopback port is accepted (the Inspector's web UI); a deployment refuses it", async () => {
+    const inspector = "http://localhost:6274";
+    const preflight = await shared.request(`${ORIGIN}/api/mcp`, {
+      method: "OPTIONS",
+      headers: {
+        host: "127.0.0.1:7071",
+        origin: inspector,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
+    });
+    assert.equal(preflight.headers.get("access-control-allow-origin"), inspector);
+    const local = await call(await sign(), shared, { origin: inspector });
+    assert.equal(local.status, 200);
+    for (const foreign of ["https://evil.example", "http://127.0.0.1.evil.example:6274", "null"]) {
+      const res = await call(await sign(), shared, { origin: foreign });
+      assert.equal(res.status, 403, foreign);
+    }
+
+    const deployed = loadConfig({ ...ENV, PUBLIC_URL: "https://mcp.contoso.com" });
+    const allowed = originPolicy(deployed);
+    assert.equal(allowed("https://mcp.contoso.com"), true);
+    assert.equal(allowed(inspector), false, "production keeps exact origins");
+    assert.equal(allowed("http://127.0.0.1:6274"), false);
+    const prod = createApp(deployed, { fetch: fakeFetch, logger: silentLogger });
+    const res = await prod.request("https://mcp.contoso.com/api/mcp", {
+      method: "POST",
+      headers: { host: "mcp.contoso.com", origin: inspector },
     });
     assert.equal(res.status, 403);
   });

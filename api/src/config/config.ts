@@ -145,6 +145,13 @@ const ENV = {
     // @azure/identity refuses an http authority, so the emulator speaks https too.
     schema: baseUrl({ httpsOnly: true }),
   }),
+  ENTRA_BROWSER_AUTHORITY_HOST: setting({
+    derived: "<ENTRA_AUTHORITY_HOST>",
+    description:
+      "Entra ID host for the pages a person sees (sign-in, consent): where the proxy sends browsers. The local emulator serves them on plain HTTP loopback, so no certificate warning shows.",
+    // A browser needs no CA for a loopback page; anywhere else it must be https.
+    schema: baseUrl({ httpsOnly: false }),
+  }),
   ENTRA_ALLOWED_TENANTS: setting({
     derived: "<ENTRA_TENANT_ID>",
     description: "Comma-separated tenant ids whose users may call the server.",
@@ -301,6 +308,8 @@ export function loadConfig(env: Record<string, string | undefined>) {
       tenantId,
       /** `https://login.microsoftonline.com`, or the local emulator. */
       authorityHost,
+      /** Where browsers are sent to sign in (the authorize endpoint, the consent link): `authorityHost` unless set. */
+      browserAuthorityHost: v.ENTRA_BROWSER_AUTHORITY_HOST ?? authorityHost,
       /** `<authorityHost>/<tenantId>/v2.0`: the home tenant's issuer (Entra-direct mode's authorization server). */
       issuer: `${authorityHost}/${tenantId}/v2.0`,
       /** The issuers accepted for Entra tokens: `<authorityHost>/<tid>/v2.0` for each allowed tenant. */

@@ -24,13 +24,16 @@ export function callbackUrl(config: Pick<Site, "publicUrl">): string {
 /**
  * Entra ID v2 endpoints: the authorize and token endpoints, and the signing keys. `tenant` is the home
  * tenant by default; sign-in uses `entra.signInTenant`, and a user's own tokens their tenant (`tid`).
+ * The authorize endpoint is the one browsers open, on the browser authority host (the local emulator
+ * serves it on plain HTTP loopback); the others are called by the server, on the authority host.
  */
 export function entraUrl(
-  config: { entra: { authorityHost: string; tenantId: string } },
+  config: { entra: { authorityHost: string; browserAuthorityHost: string; tenantId: string } },
   endpoint: "authorize" | "token" | "keys",
   tenant = config.entra.tenantId,
 ): URL {
-  tenant = `${config.entra.authorityHost}/${tenant}`;
+  const host = endpoint === "authorize" ? config.entra.browserAuthorityHost : config.entra.authorityHost;
+  tenant = `${host}/${tenant}`;
   return new URL(endpoint === "keys" ? `${tenant}/discovery/v2.0/keys` : `${tenant}/oauth2/v2.0/${endpoint}`);
 }
 

@@ -32,3 +32,14 @@ export async function sha256b64url(text: string): Promise<string> {
 export function randomToken(bytes = 32): string {
   return base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)));
 }
+
+/**
+ * Whether two secrets are equal, in time that does not depend on where they differ: both sides are
+ * hashed first, so the comparison runs over two fixed-length digests. An empty secret never matches.
+ */
+export async function sameSecret(a: string, b: string): Promise<boolean> {
+  const [ha, hb] = await Promise.all([sha256b64url(a), sha256b64url(b)]);
+  let diff = ha.length ^ hb.length;
+  for (let i = 0; i < ha.length && i < hb.length; i++) diff |= ha.charCodeAt(i) ^ hb.charCodeAt(i);
+  return diff === 0 && a.length > 0;
+}

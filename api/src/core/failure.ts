@@ -22,6 +22,8 @@ export type FailureReason =
   // The caller's bearer token (RFC 6750 §3.1).
   | "invalid_token"
   | "insufficient_scope"
+  // The client at the token or revocation endpoint: unknown, expired, or its secret is wrong (RFC 6749 §5.2).
+  | "invalid_client"
   // A code or refresh token presented at the token endpoint (RFC 6749 §5.2).
   | "invalid_grant"
   | "invalid_scope"
@@ -54,6 +56,7 @@ export interface Answer {
 export const ANSWERS: Readonly<Record<FailureReason, Answer>> = {
   invalid_token: { status: 401, oauthError: "invalid_token", redirectError: "access_denied" },
   insufficient_scope: { status: 403, oauthError: "insufficient_scope", redirectError: "invalid_scope" },
+  invalid_client: { status: 401, oauthError: "invalid_client", redirectError: "unauthorized_client" },
   invalid_grant: { status: 400, oauthError: "invalid_grant", redirectError: "access_denied" },
   invalid_scope: { status: 400, oauthError: "invalid_scope", redirectError: "invalid_scope" },
   invalid_request: { status: 400, oauthError: "invalid_request", redirectError: "invalid_request" },

@@ -13,14 +13,14 @@ import { JSONRPC_INVALID_REQUEST, JSONRPC_SERVER_ERROR, jsonRpcError } from "../
 import { isLoopbackHost, LOOPBACK_HOSTS } from "../core/loopback.ts";
 
 export function transportGuards(config: Config): MiddlewareHandler[] {
-  const { origin, hostname } = config.publicOrigin;
-  const allowedOrigins = new Set([origin, ...config.allowedOrigins]);
+  const allowed = originPolicy(config);
+  const { hostname } = config.publicOrigin;
   return [
     // A server on loopback answers to every loopback name; elsewhere only to its public host name.
     hostHeaderValidation(isLoopbackHost(hostname) ? [...LOOPBACK_HOSTS] : [hostname]),
-    originGuard(allowedOrigins),
+    originGuard(allowed),
     cors({
-      origin: (origin) => (allowedOrigins.has(origin) ? origin : null),
+      origin: (origin) => (allowed(origin) ? origin : null),
       allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
       allowHeaders: [
         "Authorization",
@@ -49,16 +49,36 @@ export function transportGuards(config: Config): MiddlewareHandler[] {
 }
 
 /**
+ * Which browser origins may call the MCP endpoints: the server's own and ALLOWED_ORIGINS, exactly; and,
+ * when the server's own URL is on loopback (a developer's machine), any loopback origin on any port, so
+ * a browser client such as the MCP Inspector's web UI (`http://localhost:6274`) connects directly. A
+ * page on loopback is on the same machine as the server, which is what DNS-rebinding protection
+ * guards; a deployment's public URL is never loopback, so there only the exact origins pass.
+ */
+export function originPolicy(config: Pick<Config, "publicOrigin" | "allowedOrigins">) {
+  const exact = new Set([config.publicOrigin.origin, ...config.allowedOrigins]);
+  const local = isLoopbackHost(config.publicOrigin.hostname);
+  return (origin: string): boolean => {
+    if (exact.has(origin)) return true;
+    if (!local || !URL.canParse(origin)) return false;
+    const u = new URL(origin);
+    return (
+      (u.protocol === "http:" || u.protocol === "https:") && u.origin === origin && isLoopbackHost(u.hostname)
+    );
+  };
+}
+
+/**
  * MCP transports: a present `Origin` that is not ours gets 403 (DNS rebinding, 2025-11-25).
  *
  * Not the SDK's `validateOriginHeader`/`originValidation` on purpose: they compare host names and ignore
  * scheme and port, so `http://mcp.contoso.com:8080` would pass for `https://mcp.contoso.com`; here the
  * whole origin must be one of ours (ALLOWED_ORIGINS are origins too).
  */
-function originGuard(allowed: Set<string>) {
+function originGuard(allowed: (origin: string) => boolean) {
   return async function originGuard(c: Context, next: Next) {
     const origin = c.req.header("origin");
-    if (origin && !allowed.has(origin)) {
+    if (origin && !allowed(origin)) {
       return c.json(jsonRpcError(JSONRPC_SERVER_ERROR, `Origin ${origin} is not allowed`), 403);
     }
     await next();

@@ -18,6 +18,8 @@ let origin: string;
 const hits = new Map<string, number>();
 const hitsOf = (path: string) => hits.get(path) ?? 0;
 let flakyFailuresLeft = 0;
+/** The status /flaky.json fails with. */
+let flakyStatus = 503;
 /** How far the server got streaming /big.json (10 MiB) before the client went away. */
 let bigSent = 0;
 const BIG_CHUNKS = 10 * 1024;
@@ -123,7 +125,7 @@ function handle(req: IncomingMessage, res: ServerResponse) {
     case "/flaky.json":
       if (flakyFailuresLeft > 0) {
         flakyFailuresLeft--;
-        res.writeHead(503);
+        res.writeHead(flakyStatus);
         return res.end();
       }
       return json(res, doc(path), { "cache-control": "max-age=60" });
@@ -335,6 +337,64 @@ describe("createCimdResolver against a real local server (allowLoopbackHttp: tru
     await refusal(resolver, `${origin}/mismatch.json`);
     await refusal(resolver, `${origin}/mismatch.json`);
     assert.equal(hitsOf("/mismatch.json"), 2);
+  });
+
+  test("host outage: a copy at most maxStaleSec past its freshness stands in, and the fallback is logged", async () => {
+    clock = 1_700_000_000_000;
+    const warnings: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
+    const logger = {
+      info() {},
+      error() {},
+      warn: (msg: string, fields?: Record<string, unknown>) => void warnings.push({ msg, fields }),
+    };
+    const resolver = local({ maxStaleSec: 3600, logger });
+    const id = `${origin}/flaky.json`;
+    flakyFailuresLeft = 0;
+    assert.equal((await resolver.resolveResult(id)).ok, true, "fetched and cached for 60 s");
+
+    // Freshness over, the host answers 503: the cached copy is used.
+    clock += 61_000;
+    flakyFailuresLeft = 1;
+    flakyStatus = 503;
+    const during = await resolver.resolveResult(id);
+    assert.ok(during.ok, "served from the stale copy");
+    assert.equal(during.value.client_name, "Test Client");
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0].msg, /unreachable: using the cached copy/);
+    assert.equal(warnings[0].fields?.client, id);
+    assert.equal(warnings[0].fields?.reason, "http_status");
+
+    // A host that answers 404 removed the document on purpose: no fallback.
+    flakyFailuresLeft = 1;
+    flakyStatus = 404;
+    assert.equal((await resolver.resolveResult(id)).ok, false);
+    flakyStatus = 503;
+
+    // Past the bound: the outage is the answer.
+    clock += 3_600_000;
+    flakyFailuresLeft = 1;
+    const late = await resolver.resolveResult(id);
+    assert.equal(late.ok, false);
+    assert.equal(warnings.length, 1, "no fallback past maxStaleSec");
+    flakyFailuresLeft = 0;
+  });
+
+  test("host unreachable (connection refused): the cached copy stands in; a resolver without one fails", async () => {
+    clock = 1_700_000_000_000;
+    const id = `${origin}/client.json`;
+    let up = true;
+    const fetchWhileUp: CimdResolverOptions["fetch"] = async (url, init) => {
+      if (!up) throw new TypeError("fetch failed", { cause: new Error("connect ECONNREFUSED") });
+      return globalThis.fetch(url, init);
+    };
+    const resolver = local({ fetch: fetchWhileUp });
+    assert.equal((await resolver.resolveResult(id)).ok, true);
+    up = false;
+    clock += 120_000;
+    assert.equal((await resolver.resolveResult(id)).ok, true, "served from the copy");
+    const fresh = await local({ fetch: fetchWhileUp }).resolveResult(id);
+    assert.equal(fresh.ok, false);
+    assert.equal(!fresh.ok && fresh.error.reason, "fetch_failed");
   });
 
   test("the cache is bounded", async () => {

@@ -18,7 +18,7 @@ function rejected(input: unknown) {
   return r.error;
 }
 
-describe("parseClientMetadata (RFC 7591 §2, public clients only)", () => {
+describe("parseClientMetadata (RFC 7591 §2; public clients by default, secrets on request)", () => {
   test("minimal metadata gets RFC 7591 defaults and token_endpoint_auth_method none", () => {
     const r = parseClientMetadata(base);
     assert.deepEqual(r, {
@@ -31,6 +31,13 @@ describe("parseClientMetadata (RFC 7591 §2, public clients only)", () => {
         application_type: "web",
       },
     });
+  });
+
+  test("client_secret_post and client_secret_basic are kept (the registry issues the secret)", () => {
+    for (const method of ["client_secret_post", "client_secret_basic"] as const) {
+      const r = unwrap(parseClientMetadata({ ...base, token_endpoint_auth_method: method }));
+      assert.equal(r.token_endpoint_auth_method, method);
+    }
   });
 
   test("a full Claude Code style registration", () => {
@@ -110,9 +117,16 @@ describe("parseClientMetadata (RFC 7591 §2, public clients only)", () => {
     ["refresh_token alone", { grant_types: ["refresh_token"] }, /must include "authorization_code"/],
     ["token response type", { response_types: ["code", "token"] }, /response_types must be \["code"\]/],
     ["empty response types", { response_types: [] }, /response_types must be \["code"\]/],
-    ["client_secret_basic", { token_endpoint_auth_method: "client_secret_basic" }, /public clients only/],
-    ["client_secret_post", { token_endpoint_auth_method: "client_secret_post" }, /public clients only/],
-    ["private_key_jwt", { token_endpoint_auth_method: "private_key_jwt" }, /public clients only/],
+    [
+      "private_key_jwt",
+      { token_endpoint_auth_method: "private_key_jwt" },
+      /"private_key_jwt" is not supported/,
+    ],
+    [
+      "tls_client_auth",
+      { token_endpoint_auth_method: "tls_client_auth" },
+      /supported: none, client_secret_post/,
+    ],
     ["scope with a quote", { scope: 'read "write"' }, /scope must be space-separated scope tokens/],
     ["scope with double space", { scope: "a  b" }, /scope must be space-separated/],
     ["scope not a string", { scope: ["a"] }, /scope must be a string/],
@@ -149,7 +163,7 @@ describe("parseClientMetadata (RFC 7591 §2, public clients only)", () => {
   test("redirect problems win over other problems (RFC 7591 §3.2.2 code), others are still logged", () => {
     const e = rejected({
       redirect_uris: ["http://evil.example/"],
-      token_endpoint_auth_method: "client_secret_basic",
+      token_endpoint_auth_method: "private_key_jwt",
     });
     assert.equal(e.code, "invalid_redirect_uri");
     assert.match(e.detail ?? "", /token_endpoint_auth_method/);

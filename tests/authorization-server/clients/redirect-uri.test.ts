@@ -113,12 +113,14 @@ describe("validateRedirectUriForRegistration (RFC 8252 §7, OAuth 2.1 §2.3.1)",
     });
   }
 
+  test("Cursor's dot-less scheme is admitted by default (its desktop app's callback); others are not", () => {
+    assert.equal(validateRedirectUriForRegistration("cursor://anysphere.cursor-mcp/oauth/callback").ok, true);
+    assert.equal(validateRedirectUriForRegistration("windsurf://cb").ok, false);
+  });
+
   test("operator allow-list admits a dot-less private-use scheme, and only that one", () => {
-    const policy = { extraPrivateUseSchemes: ["cursor"] };
-    assert.equal(
-      validateRedirectUriForRegistration("cursor://anysphere.cursor-retrieval/oauth/cb", policy).ok,
-      true,
-    );
+    const policy = { extraPrivateUseSchemes: ["windsurf"] };
+    assert.equal(validateRedirectUriForRegistration("windsurf://codeium.windsurf/oauth/cb", policy).ok, true);
     assert.equal(validateRedirectUriForRegistration("myapp://cb", policy).ok, false);
     assert.equal(
       validateRedirectUriForRegistration("javascript:alert(1)", { extraPrivateUseSchemes: ["javascript"] })

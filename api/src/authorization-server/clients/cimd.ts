@@ -16,6 +16,12 @@
  * Successful results are cached per `Cache-Control` (capped); failures are never cached, so a fixed
  * document works on the next try and a flapping one cannot pin a bad answer.
  *
+ * Outages: when the document's host cannot be reached (DNS, connect, timeout, a 5xx or 429), a copy
+ * whose freshness ran out at most `maxStaleSec` ago (default 24 h) is used instead, and the fallback is
+ * logged (RFC 5861's stale-if-error). A host that answers, but with a 404, another document or a bad
+ * one, gets no fallback: its owner changed it on purpose. The cache is per instance and in memory, so an
+ * instance that never fetched the document has no copy to fall back to.
+ *
  * DNS rebinding: step 2 resolves the name, then `fetch` resolves it again to connect. A hostile DNS
  * server can answer "public" to the first lookup and "169.254.169.254" to the second. The injected
  * `fetch` must close that gap by checking the address it actually connects to: on Node use
@@ -26,6 +32,7 @@
  */
 
 import { DEADLINES } from "../../core/deadlines.ts";
+import type { Logger } from "../../core/log.ts";
 import { isLoopbackHost } from "../../core/loopback.ts";
 import { AsError, OAuthErrorCode, ok, type Rejection, type Result, reject } from "../errors.ts";
 import { ipLiteral, nonPublicReason } from "./ip.ts";
@@ -54,6 +61,10 @@ export interface CimdResolverOptions {
   maxCacheSec?: number;
   /** Lifetime when the response has no `Cache-Control: max-age`. Default 5 min. */
   defaultCacheSec?: number;
+  /** How long after its freshness ends a cached copy may stand in while the host is unreachable. Default 24 h. */
+  maxStaleSec?: number;
+  /** Where a stale fallback is reported. */
+  logger?: Logger;
   /** Most documents kept in memory; the oldest is evicted first. Default 1000. */
   maxCacheEntries?: number;
   /** Passed to the redirect URI validator (extra private-use schemes). */
@@ -436,6 +447,13 @@ function validateDocument(
   return { ...parsed.value, client_id: clientId, source: "cimd" };
 }
 
+/** Refusals that say the host could not be reached, as opposed to answering with something wrong. */
+function hostUnreachable(rejection: Rejection): boolean {
+  if (["fetch_failed", "timeout", "dns_failure"].includes(rejection.reason)) return true;
+  const status = /HTTP (\d{3})/.exec(rejection.description)?.[1];
+  return rejection.reason === "http_status" && (status === "429" || status?.startsWith("5") === true);
+}
+
 export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
   const {
     fetch,
@@ -447,6 +465,8 @@ export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
     maxCacheSec = 24 * 3600,
     defaultCacheSec = 300,
     maxCacheEntries = 1000,
+    maxStaleSec = 24 * 3600,
+    logger,
     redirectUriPolicy,
   } = options;
   if (typeof fetch !== "function") throw new TypeError("createCimdResolver: fetch must be a function");
@@ -458,6 +478,7 @@ export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
     maxCacheSec,
     defaultCacheSec,
     maxCacheEntries,
+    maxStaleSec,
   })) {
     if (!Number.isFinite(v) || v < 0)
       throw new TypeError(`createCimdResolver: ${name} must be a non-negative number`);
@@ -476,8 +497,8 @@ export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
   const inFlight = new Map<string, Promise<Result<ClientRecord>>>();
 
   function remember(clientId: string, record: ClientRecord, ttlSec: number) {
-    if (ttlSec <= 0 || maxCacheEntries === 0) return;
     cache.delete(clientId);
+    if (ttlSec <= 0 || maxCacheEntries === 0) return;
     while (cache.size >= maxCacheEntries) cache.delete(cache.keys().next().value as string);
     cache.set(clientId, { record, expiresAt: now() + ttlSec * 1000 });
   }
@@ -491,8 +512,19 @@ export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
       remember(clientId, record, ttlSec);
       return ok(record);
     } catch (err) {
-      if (err instanceof Refused) return { ok: false, error: err.rejection };
-      return invalidClient("internal", "the client metadata document could not be processed", String(err));
+      if (!(err instanceof Refused))
+        return invalidClient("internal", "the client metadata document could not be processed", String(err));
+      const stale = cache.get(clientId);
+      if (stale && hostUnreachable(err.rejection) && now() - stale.expiresAt <= maxStaleSec * 1000) {
+        logger?.warn("client metadata document host unreachable: using the cached copy", {
+          client: clientId,
+          reason: err.rejection.reason,
+          detail: err.rejection.detail ?? err.rejection.description,
+          staleSec: Math.round((now() - stale.expiresAt) / 1000),
+        });
+        return ok(stale.record);
+      }
+      return { ok: false, error: err.rejection };
     }
   }
 
@@ -501,7 +533,8 @@ export function createCimdResolver(options: CimdResolverOptions): CimdResolver {
     if (!checked.ok) return checked;
     const hit = cache.get(clientId);
     if (hit && hit.expiresAt > now()) return ok(hit.record);
-    if (hit) cache.delete(clientId);
+    // Past its freshness, but kept for a while in case the host is down when it is fetched again.
+    if (hit && now() - hit.expiresAt > maxStaleSec * 1000) cache.delete(clientId);
     // Concurrent requests for the same document share one fetch.
     let pending = inFlight.get(clientId);
     if (!pending) {

@@ -2,9 +2,12 @@
  * Client metadata (RFC 7591 §2) as this authorization server accepts it, from a registration request
  * (DCR) or a Client ID Metadata Document (CIMD): one schema, one parser, one record shape.
  *
- * Policy: public clients only. Every client uses PKCE and `token_endpoint_auth_method: "none"`; the
- * server never issues or checks a client secret. Unknown fields are ignored (RFC 7591 §2: "The
- * authorization server MUST ignore any client metadata sent by the client that it does not understand").
+ * Policy: every client uses PKCE. Public clients (`token_endpoint_auth_method: "none"`, the default
+ * here) prove nothing else; a registration that asks for `client_secret_post` or `client_secret_basic`
+ * (Claude.ai, Open WebUI) is issued a secret, stored only as a hash (`registry.ts`, `authentication.ts`).
+ * Other methods (`private_key_jwt`, `tls_client_auth`…) are refused. Unknown fields are ignored (RFC 7591
+ * §2: "The authorization server MUST ignore any client metadata sent by the client that it does not
+ * understand").
  *
  * Errors: anything wrong with `redirect_uris` is `invalid_redirect_uri`, anything else
  * `invalid_client_metadata` (RFC 7591 §3.2.2), with a description naming the field and the rule.
@@ -18,6 +21,10 @@ import { clip, type RedirectUriPolicy, validateRedirectUriForRegistration } from
 export const SUPPORTED_GRANT_TYPES = ["authorization_code", "refresh_token"] as const;
 export type GrantType = (typeof SUPPORTED_GRANT_TYPES)[number];
 
+/** RFC 7591 §2: how the client authenticates at the token endpoint. */
+export const SUPPORTED_AUTH_METHODS = ["none", "client_secret_post", "client_secret_basic"] as const;
+export type TokenEndpointAuthMethod = (typeof SUPPORTED_AUTH_METHODS)[number];
+
 export interface ClientMetadata {
   redirect_uris: string[];
   /** Display name, control and bidi-override characters removed. Attacker-controlled: escape it in HTML. */
@@ -26,7 +33,7 @@ export interface ClientMetadata {
   logo_uri?: string;
   grant_types: GrantType[];
   response_types: ["code"];
-  token_endpoint_auth_method: "none";
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
   scope?: string;
   /** As sent, or inferred: `native` when any redirect URI is loopback or a private-use scheme. */
   application_type: "native" | "web";
@@ -42,6 +49,8 @@ export interface ClientRecord extends ClientMetadata {
    * `preregistered`: listed in the server's configuration.
    */
   source: "cimd" | "dcr" | "preregistered";
+  /** Confidential registrations: the SHA-256 of the secret issued at registration. Never sent anywhere. */
+  secretHash?: string;
 }
 
 export const LIMITS = {
@@ -91,8 +100,7 @@ const text = (field: string, max: number) =>
 const httpsUrl = (field: string) =>
   text(field, LIMITS.url).refine(isHttpsUrl, { error: `${field} must be an https URL without credentials` });
 
-const PUBLIC_ONLY =
-  'this server registers public clients only: use token_endpoint_auth_method "none" with PKCE';
+const AUTH_METHODS = `supported: ${SUPPORTED_AUTH_METHODS.join(", ")}; every client uses PKCE`;
 
 /** The zod schema; `policy` widens the accepted private-use redirect schemes. */
 export function clientMetadataSchema(policy: RedirectUriPolicy = {}) {
@@ -153,12 +161,13 @@ export function clientMetadataSchema(policy: RedirectUriPolicy = {}) {
       .string({ error: "token_endpoint_auth_method must be a string" })
       .optional()
       .check((ctx) => {
-        // RFC 7591 §2 defaults to client_secret_basic; this server has no secrets, so absent means "none".
-        if (ctx.value !== undefined && ctx.value !== "none") {
+        // RFC 7591 §2 defaults to client_secret_basic; here absent means "none" (a public client with
+        // PKCE), what MCP clients that omit it expect.
+        if (ctx.value !== undefined && !(SUPPORTED_AUTH_METHODS as readonly string[]).includes(ctx.value)) {
           ctx.issues.push({
             code: "custom",
             input: ctx.value,
-            message: `token_endpoint_auth_method "${clip(ctx.value, 50)}" is not supported: ${PUBLIC_ONLY}`,
+            message: `token_endpoint_auth_method "${clip(ctx.value, 50)}" is not supported (${AUTH_METHODS})`,
           });
         }
       }),
@@ -213,7 +222,7 @@ export function parseClientMetadata(input: unknown, policy?: RedirectUriPolicy):
     redirect_uris: m.redirect_uris,
     grant_types: [...new Set(m.grant_types as GrantType[])],
     response_types: ["code"],
-    token_endpoint_auth_method: "none",
+    token_endpoint_auth_method: (m.token_endpoint_auth_method ?? "none") as TokenEndpointAuthMethod,
     // MCP 2026-07-28: native for loopback or custom-scheme redirects, web otherwise.
     application_type: m.application_type ?? (nativeRedirects ? "native" : "web"),
   };

@@ -95,6 +95,14 @@ const FORBIDDEN_SCHEMES = new Set([
   "wss",
 ]);
 
+/**
+ * Dot-less private-use schemes of widely used MCP clients, accepted without configuration: Cursor's
+ * desktop app registers `cursor://anysphere.cursor-mcp/oauth/callback` (and refuses to connect when any
+ * of its redirect URIs is refused). The code it receives is still bound to its PKCE verifier, and the
+ * consent page names where the answer goes.
+ */
+export const KNOWN_CLIENT_SCHEMES: readonly string[] = ["cursor"];
+
 export interface RedirectUriPolicy {
   /**
    * Private-use schemes to accept although they are not reverse-domain names (no dot), for example
@@ -156,7 +164,8 @@ export function validateRedirectUriForRegistration(
   if (FORBIDDEN_SCHEMES.has(lower))
     return bad("forbidden_scheme", `uses the "${lower}:" scheme, which is not allowed`);
   // RFC 8252 §7.1: a private-use scheme is a reverse domain name the app controls, so it contains a dot.
-  const allowed = policy.extraPrivateUseSchemes?.includes(scheme) ?? false;
+  const allowed =
+    KNOWN_CLIENT_SCHEMES.includes(scheme) || (policy.extraPrivateUseSchemes?.includes(scheme) ?? false);
   if (!scheme.includes(".") && !allowed) {
     return bad(
       "private_use_scheme_not_reverse_domain",

@@ -24,7 +24,7 @@
 import type { Context, Hono } from "hono";
 import { describeGraphPermissions, type GraphPermission } from "../../config/graph-permissions.ts";
 import { isOwnResource } from "../../config/paths.ts";
-import { randomToken, sha256b64url } from "../../core/encoding.ts";
+import { randomToken, sameSecret, sha256b64url } from "../../core/encoding.ts";
 import { escapeHtml } from "../../core/html.ts";
 import { withFields } from "../../core/log.ts";
 import { page, pageSecurityHeaders } from "../../core/page.ts";
@@ -338,14 +338,6 @@ async function startUpstream(c: Context, as: AsContext, request: PendingAuthoriz
   );
 }
 
-/** Constant-time comparison through hashing both sides. */
-export async function sameSecret(a: string, b: string): Promise<boolean> {
-  const [ha, hb] = await Promise.all([sha256b64url(a), sha256b64url(b)]);
-  let diff = ha.length ^ hb.length;
-  for (let i = 0; i < ha.length && i < hb.length; i++) diff |= ha.charCodeAt(i) ^ hb.charCodeAt(i);
-  return diff === 0 && a.length > 0;
-}
-
 /**
  * What a grant's scopes let the client do, in the user's words (the consent page and Connected apps); the
  * Graph part is generated from the tools' declared permissions.
@@ -367,5 +359,5 @@ export function describeScopes(
 function formTargets(as: AsContext, redirectUri: string): string[] {
   const r = new URL(redirectUri);
   const client = r.protocol === "http:" || r.protocol === "https:" ? r.origin : r.protocol;
-  return [as.config.entra.authorityHost, client];
+  return [new URL(as.config.entra.browserAuthorityHost).origin, client];
 }

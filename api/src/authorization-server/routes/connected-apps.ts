@@ -20,7 +20,7 @@ import {
   CONNECTED_APPS_PATH,
   connectedAppsCallbackUrl,
 } from "../../config/paths.ts";
-import { randomToken, sha256b64url } from "../../core/encoding.ts";
+import { randomToken, sameSecret, sha256b64url } from "../../core/encoding.ts";
 import { escapeHtml } from "../../core/html.ts";
 import { page, pageSecurityHeaders } from "../../core/page.ts";
 import type { Principal } from "../../core/principal.ts";
@@ -29,7 +29,7 @@ import { pageSignInScope, upstreamAuthorizeUrl } from "../../entra/upstream.ts";
 import { renderConnectedAppsPage } from "../browser/connected-apps-page.ts";
 import { LAST_USED_RESOLUTION_MS } from "../tokens/grants.ts";
 import { ADMIN_ROLE, auditRevocation, type GrantAdmin } from "./admin-grants.ts";
-import { describeScopes, PENDING_TTL_SEC, sameSecret } from "./authorize.ts";
+import { describeScopes, PENDING_TTL_SEC } from "./authorize.ts";
 import { type AsContext, errorPage, tooManyRequestsPage } from "./context.ts";
 
 /** How long a Connected apps sign-in lasts: short, as it can end anyone's access. */

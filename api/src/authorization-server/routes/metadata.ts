@@ -9,6 +9,7 @@
  */
 import type { Config } from "../../config/config.ts";
 import { CALLBACK_PATH } from "../../config/paths.ts";
+import { SUPPORTED_AUTH_METHODS } from "../clients/metadata.ts";
 
 export const OAUTH_PATHS = {
   authorize: "/authorize",
@@ -32,9 +33,9 @@ export function authorizationServerMetadata(config: Config) {
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
     grant_types_supported: ["authorization_code", "refresh_token"],
-    // Public clients only: PKCE protects the code, and nobody holds a secret.
-    token_endpoint_auth_methods_supported: ["none"],
-    revocation_endpoint_auth_methods_supported: ["none"],
+    // Public clients (PKCE only), and clients that registered for a secret (PKCE as well).
+    token_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
+    revocation_endpoint_auth_methods_supported: [...SUPPORTED_AUTH_METHODS],
     // OAuth 2.1 / MCP: S256 only; `plain` is refused.
     code_challenge_methods_supported: ["S256"],
     scopes_supported: [config.entra.scope, "offline_access"],

@@ -1,7 +1,8 @@
 /**
  * `/register`: Dynamic Client Registration (RFC 7591), deprecated by MCP 2026-07-28 and kept for the
- * clients that still use it. Public clients only, validated metadata, rate-limited per caller and
- * overall; registrations expire when unused.
+ * clients that still use it. Validated metadata, rate-limited per caller and overall; registrations
+ * expire when unused. A client that asks for `client_secret_post` or `client_secret_basic` gets a
+ * `client_secret` in this answer, the only time it is shown (the server keeps its hash); it is never logged.
  *
  * @module
  */
@@ -49,17 +50,22 @@ export function mountRegister(app: Hono, as: AsContext): void {
       as.logger.warn("register refused", { reason: parsed.error.reason, detail: parsed.error.detail });
       return oauthJsonError(c, 400, parsed.error.code, parsed.error.description);
     }
-    const record = await as.clients.register(parsed.value);
+    const { record, secret } = await as.clients.register(parsed.value);
     // The sign-in's correlation id starts here; the client's first /authorize picks it up.
     const correlationId = await startSignIn(as, record.client_id);
     as.logger.info("client registered", {
       client: record.client_id,
       name: record.client_name,
+      auth: record.token_endpoint_auth_method,
       correlationId,
     });
-    const { source: _source, ...metadata } = record;
-    return c.json({ ...metadata, client_id_issued_at: Math.floor(as.now() / 1000) }, 201, {
+    const { source: _source, secretHash: _hash, ...metadata } = record;
+    // RFC 7591 §3.2.1: client_secret_expires_at is required with a secret; 0 = the secret itself does not
+    // expire (the registration does, when unused).
+    const credentials = secret ? { client_secret: secret, client_secret_expires_at: 0 } : {};
+    return c.json({ ...metadata, ...credentials, client_id_issued_at: Math.floor(as.now() / 1000) }, 201, {
       "Cache-Control": "no-store",
+      Pragma: "no-cache",
     });
   });
 }

@@ -1,16 +1,23 @@
 /**
  * `/token` (authorization_code with PKCE, refresh_token with rotation) and `/revoke` (RFC 7009).
- * Every answer carries `Cache-Control: no-store` (RFC 6749 §5.1).
+ * Both authenticate the client first (`clients/authentication.ts`): an unknown or expired registration,
+ * or a wrong secret, is `401 invalid_client`. Every answer carries `Cache-Control: no-store` (RFC 6749 §5.1).
  *
  * @module
  */
 import type { Context, Hono } from "hono";
 import { isOwnResource } from "../../config/paths.ts";
-import { sha256b64url } from "../../core/encoding.ts";
+import { sameSecret, sha256b64url } from "../../core/encoding.ts";
 import { ANSWERS, Failure, type FailureReason, failureHeaders } from "../../core/failure.ts";
 import { telemetry } from "../../core/telemetry.ts";
+import {
+  authenticateClient,
+  isCredentialsProblem,
+  type PresentedClient,
+  presentedClient,
+} from "../clients/authentication.ts";
+import type { ClientRecord } from "../clients/metadata.ts";
 import type { CodeGrantRequest } from "../tokens/grants.ts";
-import { sameSecret } from "./authorize.ts";
 import { type AsContext, oauthJsonError } from "./context.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
 
@@ -30,21 +37,11 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
         "invalid_request",
         "Send the token request as application/x-www-form-urlencoded.",
       );
-    const clientId = form.client_id ?? basicClientId(c.req.header("authorization"));
-    if (!clientId)
-      return oauthJsonError(
-        c,
-        401,
-        "invalid_client",
-        "client_id is required (public clients authenticate with PKCE, not a secret).",
-      );
-    if (form.client_secret)
-      return oauthJsonError(
-        c,
-        401,
-        "invalid_client",
-        "This server's clients are public: send no client_secret.",
-      );
+    const presented = presentedClient(form, c.req.header("authorization"));
+    if (isCredentialsProblem(presented)) return credentialsProblem(c, as, presented);
+    const authenticated = await authenticate(c, as, presented, form.grant_type);
+    if (authenticated instanceof Response) return authenticated;
+    const clientId = authenticated.client_id;
     // RFC 8707 §2.2: tokens are only for this server (its MCP endpoint, or its legacy SSE one).
     if (form.resource !== undefined && !isOwnResource(config, form.resource)) {
       return oauthJsonError(
@@ -120,14 +117,60 @@ export function mountTokenEndpoints(app: Hono, as: AsContext): void {
     if (limited) return limited;
     const form = await readForm(c);
     if (!form?.token) return oauthJsonError(c, 400, "invalid_request", "token is required.");
-    // RFC 7009 §2.1: the client identifies itself, and only its own tokens are revoked.
-    const clientId = form.client_id ?? basicClientId(c.req.header("authorization"));
-    if (!clientId)
-      return oauthJsonError(c, 401, "invalid_client", "client_id is required to revoke a token.");
+    // RFC 7009 §2.1: the client authenticates as at the token endpoint, and only its own tokens are revoked.
+    const presented = presentedClient(form, c.req.header("authorization"));
+    if (isCredentialsProblem(presented)) return credentialsProblem(c, as, presented);
+    const authenticated = await authenticate(c, as, presented, "revoke");
+    if (authenticated instanceof Response) return authenticated;
+    const clientId = authenticated.client_id;
     await as.grants.revoke(form.token, clientId);
     // RFC 7009 §2.2: 200 whether or not the token existed.
     return c.body(null, 200, NO_STORE);
   });
+}
+
+/** RFC 6749 §5.2: a client that tried HTTP Basic is challenged for it again. */
+function basicChallenge(as: AsContext, basic: boolean): Record<string, string> {
+  return basic ? { "WWW-Authenticate": `Basic realm="${as.config.publicUrl}", charset="UTF-8"` } : {};
+}
+
+function credentialsProblem(
+  c: Context,
+  as: AsContext,
+  problem: { error: string; description: string; basic: boolean },
+) {
+  const status = problem.error === "invalid_client" ? 401 : 400;
+  return oauthJsonError(c, status, problem.error, problem.description, basicChallenge(as, problem.basic));
+}
+
+/** The authenticated client, or the `401 invalid_client` answer (logged, without the secret). */
+async function authenticate(
+  c: Context,
+  as: AsContext,
+  presented: PresentedClient,
+  grantType: string | undefined,
+): Promise<ClientRecord | Response> {
+  try {
+    return await authenticateClient(as.clients, presented);
+  } catch (err) {
+    if (!(err instanceof Failure)) throw err;
+    telemetry.authFailure(err.reason, "token_endpoint");
+    as.logger.warn("client authentication failed", {
+      client: presented.clientId.slice(0, 100),
+      via: presented.via,
+      grant_type: grantType,
+      description: err.message,
+      ...err.log,
+    });
+    const answer = ANSWERS[err.reason];
+    return oauthJsonError(
+      c,
+      answer.status,
+      answer.oauthError,
+      err.message,
+      basicChallenge(as, presented.via === "basic"),
+    );
+  }
 }
 
 /** RFC 6585 §4: a caller over its budget of token requests gets 429 with `Retry-After`. */
@@ -176,15 +219,4 @@ async function readForm(c: Context): Promise<Record<string, string> | undefined>
   const out: Record<string, string> = {};
   for (const [k, v] of params) out[k] = v;
   return out;
-}
-
-/** Some clients send a public client's id as HTTP Basic with an empty password. */
-function basicClientId(header: string | undefined): string | undefined {
-  if (!header?.startsWith("Basic ")) return undefined;
-  try {
-    const [id] = atob(header.slice(6)).split(":");
-    return decodeURIComponent(id) || undefined;
-  } catch {
-    return undefined;
-  }
 }
