@@ -104,7 +104,21 @@ describe("Entra emulator sign-in in a real browser (no certificate warning)", ()
   const adele = () => em.users.find((u) => u.upn.startsWith("AdeleV"))!;
   const alex = () => em.users.find((u) => u.upn.startsWith("AlexW"))!;
   const tile = (page: Page, upn: string) => page.getByRole("button", { name: upn });
-  const landed = (page: Page) => page.waitForURL((u) => u.href.startsWith(callbackUrl));
+  /**
+   * Waits for the loopback redirect. A double click submits twice: the browser aborts the first
+   * navigation for the second (what a person sees is the page the second one ends on), and Playwright
+   * reports the aborted one, so an aborted navigation is waited past rather than taken as the end.
+   */
+  async function landed(page: Page): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await page.waitForURL((u) => u.href.startsWith(callbackUrl));
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !/ERR_ABORTED|frame was detached/.test(String(err))) throw err;
+      }
+    }
+  }
 
   test("discovery's authorize URL opens without a warning; one click lands on the loopback redirect with a code", async () => {
     assert.ok(authorizationEndpoint.startsWith("http://127.0.0.1:"), authorizationEndpoint);
