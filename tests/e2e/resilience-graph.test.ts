@@ -24,7 +24,7 @@ import {
   toCallback,
   tokenRaw,
 } from "@entra-mcp/testing/authorization-server";
-import { rpcResult, toolCall } from "@entra-mcp/testing/mcp-request";
+import { assertTryAgain, assertWorks, timedGraphTool } from "@entra-mcp/testing/resilience";
 import { type Stack, startStack } from "@entra-mcp/testing/stack";
 
 let stack: Stack;
@@ -43,38 +43,14 @@ after(async () => {
   await stack?.stop();
 });
 
-/** Calls `get_graph_user_details`; returns the tool result, the status and how long it took. */
-async function graphTool(accessToken = tokens.access_token) {
-  const started = Date.now();
-  const { headers, body } = toolCall("get_graph_user_details");
-  const res = await fetch(stack.server.mcpUrl, {
-    method: "POST",
-    headers: { ...headers, authorization: `Bearer ${accessToken}` },
-    body,
-  });
-  const status = res.status;
-  const rpc = status === 200 ? await rpcResult(res) : undefined;
-  const result = rpc?.result as
-    | { isError?: boolean; structuredContent?: Record<string, unknown>; content?: Array<{ text?: string }> }
-    | undefined;
-  return { status, result, ms: Date.now() - started, text: result?.content?.[0]?.text ?? "" };
-}
-
-function assertTryAgain(r: Awaited<ReturnType<typeof graphTool>>, what: RegExp) {
-  assert.equal(r.status, 200);
-  assert.equal(r.result?.isError, true, JSON.stringify(r.result));
-  assert.equal(r.result?.structuredContent?.error, "upstream_unavailable", JSON.stringify(r.result));
-  assert.equal(typeof r.result?.structuredContent?.retryAfter, "number", JSON.stringify(r.result));
-  assert.match(r.text, /try again/i);
-  assert.match(r.text, what);
-  assert.doesNotMatch(r.text, /expired|reconnect|sign in again|needs attention/i);
+/** Calls `get_graph_user_details` as the signed-in user (or with `accessToken`). */
+function graphTool(accessToken = tokens.access_token) {
+  return timedGraphTool(stack.server.mcpUrl, accessToken);
 }
 
 async function assertWorksAgain() {
   stack.emulator.faults.clear();
-  const r = await graphTool();
-  assert.equal(r.result?.isError, undefined, r.text);
-  assert.match(JSON.stringify(r.result), new RegExp(ADELE.split("@")[0], "i"));
+  assertWorks(await graphTool(), ADELE);
 }
 
 describe("Microsoft Graph", () => {
