@@ -197,17 +197,22 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
   // The SSE backplane polls its rows: those reads would be a span each, so it gets the store untraced.
   const sse = createLegacySse(config, deps.sse ?? {}, { store: untraced, mcp, logger, now });
 
+  // What both modes serve alike.
+  const common = {
+    config,
+    logger,
+    now,
+    tools: served,
+    graphPermissions,
+    mcp,
+    sse,
+    store,
+    fetch: deps.fetch ?? fetch,
+  };
+
   if (config.authMode === "entra") {
     return {
-      config,
-      logger,
-      now,
-      tools: served,
-      graphPermissions,
-      mcp,
-      sse,
-      store,
-      fetch: deps.fetch ?? fetch,
+      ...common,
       verifier: deps.verifier ?? entraVerifier,
       authorizationServerMetadata: {
         issuer: config.entra.issuer,
@@ -257,15 +262,8 @@ export function createServices(config: Config, deps: Partial<Deps> = {}): Servic
     })),
   });
   return {
-    config,
-    logger,
-    now,
-    tools: served,
-    graphPermissions,
-    mcp,
-    sse,
+    ...common,
     store,
-    fetch: deps.fetch ?? fetch,
     verifier:
       deps.verifier ??
       createProxyVerifier(config, {
