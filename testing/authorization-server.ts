@@ -10,12 +10,12 @@ import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { type Pkce, pkce } from "@entra-mcp/emulator/login";
 import { signIn } from "@entra-mcp/emulator/signin";
-import { consentFields } from "./browser-walk.ts";
+import { type ConsentForm, consentAnswer, consentFields } from "./browser-walk.ts";
 import { browse, CookieJar } from "./cookie-jar.ts";
 import { toolCall } from "./mcp-request.ts";
 import type { Stack } from "./stack.ts";
 
-export { browse, CookieJar, type Pkce, pkce };
+export { browse, CookieJar, consentAnswer, type Pkce, pkce };
 
 export const ADELE = "AdeleV@contoso.onmicrosoft.com";
 export const SCOPE = "user_impersonation";
@@ -131,10 +131,8 @@ export function authorizeUrl(stack: Stack, p: AuthorizeParams): string {
   return `${stack.server.url}/authorize?${q}`;
 }
 
-export interface ConsentPage {
+export interface ConsentPage extends ConsentForm {
   html: string;
-  requestId: string;
-  csrf: string;
   res: Response;
 }
 
@@ -181,33 +179,32 @@ export async function toCallback(
   jar: CookieJar,
   url: string,
   user = ADELE,
-): Promise<{ callback: URL; consentShown: boolean }> {
+  opts: { staySignedIn?: boolean } = {},
+): Promise<{ callback: URL; consentShown: boolean; consentHtml?: string }> {
   let res = await browse(jar, url);
-  let consentShown = false;
+  let consentHtml: string | undefined;
   if (res.status === 200) {
-    consentShown = true;
-    const page = parseConsent(await res.text(), res);
-    res = await postConsent(stack, jar, {
-      request_id: page.requestId,
-      csrf_token: page.csrf,
-      decision: "approve",
-    });
+    consentHtml = await res.text();
+    const page = parseConsent(consentHtml, res);
+    res = await postConsent(stack, jar, consentAnswer(page, "approve", opts));
   }
   assert.equal(res.status, 302, `expected a redirect to Entra, got ${res.status}: ${await res.text()}`);
   const entra = res.headers.get("location");
   assert.ok(isEntraAuthorize(stack, entra), `expected Entra's authorize endpoint, got ${entra}`);
   const callback = await signIn(entra as string, { user });
   assert.equal(callback.origin, stack.server.url, `Entra answered elsewhere: ${callback}`);
-  return { callback, consentShown };
+  return { callback, consentShown: consentHtml !== undefined, consentHtml };
 }
 
 /** The full browser leg; returns the redirect back to the client (`code`, `state`, `iss` or `error`). */
 export async function authorize(
   stack: Stack,
-  p: AuthorizeParams & { jar?: CookieJar; user?: string },
+  p: AuthorizeParams & { jar?: CookieJar; user?: string; staySignedIn?: boolean },
 ): Promise<URL> {
   const jar = p.jar ?? new CookieJar();
-  const { callback } = await toCallback(stack, jar, authorizeUrl(stack, p), p.user);
+  const { callback } = await toCallback(stack, jar, authorizeUrl(stack, p), p.user, {
+    staySignedIn: p.staySignedIn,
+  });
   const res = await browse(jar, callback);
   assert.equal(res.status, 302, `the callback answered ${res.status}: ${await res.text()}`);
   return new URL(res.headers.get("location") as string);
@@ -254,10 +251,10 @@ export function codeRequest(stack: Stack, client: Client, code: string, verifier
 export async function signInTokens(
   stack: Stack,
   client: Client,
-  opts: { jar?: CookieJar; scope?: string } = {},
+  opts: { jar?: CookieJar; scope?: string; staySignedIn?: boolean } = {},
 ): Promise<Tokens> {
   const p = pkce();
-  const back = await authorize(stack, { client, pkce: p, jar: opts.jar, scope: opts.scope });
+  const back = await authorize(stack, { client, pkce: p, ...opts });
   const code = back.searchParams.get("code");
   assert.ok(code, `no code: ${back}`);
   const res = await tokenRaw(stack, codeRequest(stack, client, code, p.verifier));

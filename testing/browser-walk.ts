@@ -12,11 +12,38 @@
 import { signIn } from "@entra-mcp/emulator/signin";
 import { browse, CookieJar } from "./cookie-jar.ts";
 
-/** The hidden fields of the server's consent form, or `undefined` when `html` is not the consent page. */
-export function consentFields(html: string): { requestId: string; csrf: string } | undefined {
+/** The server's consent form as a browser holds it before the user answers it. */
+export interface ConsentForm {
+  requestId: string;
+  csrf: string;
+  /** The checkboxes the page shows ticked (`name` → `value`): a browser sends these with the answer. */
+  ticked: Record<string, string>;
+}
+
+/** The consent form's fields, or `undefined` when `html` is not the consent page. */
+export function consentFields(html: string): ConsentForm | undefined {
   const requestId = /name="request_id" value="([^"]+)"/.exec(html)?.[1];
   const csrf = /name="csrf_token" value="([^"]+)"/.exec(html)?.[1];
-  return requestId && csrf ? { requestId, csrf } : undefined;
+  const ticked: Record<string, string> = {};
+  for (const [input] of html.matchAll(/<input type="checkbox"[^>]*>/g)) {
+    const name = /name="([^"]+)"/.exec(input)?.[1];
+    if (name && /\schecked[\s>]/.test(input)) ticked[name] = /value="([^"]*)"/.exec(input)?.[1] ?? "on";
+  }
+  return requestId && csrf ? { requestId, csrf, ticked } : undefined;
+}
+
+/**
+ * The fields a browser posts when the user answers `form` with `decision`: the hidden fields and the
+ * ticked checkboxes, less "Stay signed in" when `staySignedIn` is false (the user unticked it).
+ */
+export function consentAnswer(
+  form: ConsentForm,
+  decision: "approve" | "deny",
+  opts: { staySignedIn?: boolean } = {},
+): Record<string, string> {
+  const ticked = { ...form.ticked };
+  if (opts.staySignedIn === false) delete ticked.stay_signed_in;
+  return { ...ticked, request_id: form.requestId, csrf_token: form.csrf, decision };
 }
 
 export interface WalkOptions {
@@ -24,6 +51,8 @@ export interface WalkOptions {
   user: string;
   /** Answer the consent page with Approve (default) or Deny. */
   decision?: "approve" | "deny";
+  /** Untick "Stay signed in" when the page offers it (`false`); left as the page shows it otherwise. */
+  staySignedIn?: boolean;
   jar?: CookieJar;
   /** Called with the consent page's HTML, for assertions. */
   onConsentPage?: (html: string) => void;
@@ -51,11 +80,9 @@ export async function walkAuthorization(authorizeUrl: string, opts: WalkOptions)
     res = await browse(jar, new URL("/authorize/consent", server), {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", origin: server },
-      body: new URLSearchParams({
-        request_id: form.requestId,
-        csrf_token: form.csrf,
-        decision: opts.decision ?? "approve",
-      }),
+      body: new URLSearchParams(
+        consentAnswer(form, opts.decision ?? "approve", { staySignedIn: opts.staySignedIn }),
+      ),
     });
   }
   if (res.status !== 302)

@@ -1,9 +1,10 @@
 // The proxy's pages in Debian's Chromium, driven by a real MCP client (@modelcontextprotocol/client):
 // the client asks to open the authorization URL, the browser answers the consent page, signs a test
 // user in on the Entra emulator's page and follows the redirects to the client's loopback redirect URI;
-// the client then finishes the sign-in and calls a tool. Deny ends with `access_denied`. A user without
-// Graph consent grants it through the landing page's consent link. The pages share the landing page's
-// look, and no page logs an error or a CSP violation.
+// the client then finishes the sign-in and calls a tool; "Stay signed in", ticked by default, decides
+// whether it also holds a refresh token. Deny ends with `access_denied`. A user without Graph consent
+// grants it through the landing page's consent link. The pages share the landing page's look, and no
+// page logs an error or a CSP violation.
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
@@ -98,8 +99,13 @@ describe("consent and sign-in through the browser with a real MCP client (proxy 
   }
 
   /** Approve on the consent page, sign in, and return the redirect the client's listener received. */
-  async function approveInBrowser(page: Page, authorizeUrl: string, user: EmulatorUser): Promise<URL> {
-    await page.goto(authorizeUrl);
+  async function approveInBrowser(
+    page: Page,
+    authorizeUrl: string,
+    user: EmulatorUser,
+    opts: { navigate?: boolean } = {},
+  ): Promise<URL> {
+    if (opts.navigate !== false) await page.goto(authorizeUrl);
     await Promise.all([page.waitForNavigation(), page.click('button[value="approve"]')]);
     const received = callback.next();
     await entraSignIn(page, user);
@@ -138,13 +144,22 @@ describe("consent and sign-in through the browser with a real MCP client (proxy 
       await screenshot(page, "consent-phone");
       await page.setViewportSize(DESKTOP);
 
-      // Keyboard: Approve is reachable and has a visible focus ring.
-      await page.keyboard.press("Tab");
-      const focused = await page.evaluate(() => {
-        const el = document.activeElement as HTMLElement;
-        return { text: el.textContent, outline: getComputedStyle(el).outlineStyle };
-      });
-      assert.deepEqual(focused, { text: "Approve", outline: "solid" });
+      // "Stay signed in" is offered (the client registered for refresh tokens), ticked, so Approve is one click.
+      const stay = page.getByRole("checkbox", { name: "Stay signed in" });
+      assert.equal(await stay.isChecked(), true);
+      assert.match((await page.textContent("form")) ?? "", /until you disconnect it under Connected apps/);
+
+      // Keyboard: the checkbox, then Approve, each with a visible focus ring.
+      const focused = async () => {
+        await page.keyboard.press("Tab");
+        return page.evaluate(() => {
+          const el = document.activeElement as HTMLInputElement;
+          return { name: el.name, outline: getComputedStyle(el).outlineStyle };
+        });
+      };
+      assert.deepEqual(await focused(), { name: "stay_signed_in", outline: "solid" });
+      assert.deepEqual(await focused(), { name: "decision", outline: "solid" });
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Approve");
 
       const received = callback.next();
       await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
@@ -158,7 +173,30 @@ describe("consent and sign-in through the browser with a real MCP client (proxy 
       await first.finishAuth(back.searchParams);
       await first.close();
       assert.ok(provider.currentTokens?.access_token, "the client holds an access token");
+      assert.ok(provider.currentTokens?.refresh_token, "and, staying signed in, a refresh token");
       client = await connected(transport, "Browser approve client");
+      assertGraphUser(await client.callTool({ name: "get_graph_user_details", arguments: {} }), adele());
+      assert.deepEqual(watch.unexpected(), []);
+    } finally {
+      await client?.close();
+      await context.close();
+    }
+  });
+
+  test("Stay signed in unticked: the client connects, without a refresh token", async () => {
+    const { context, watch } = await newContext();
+    const { provider, first, authorizeUrl, transport } = await startClient("Browser short-stay client");
+    let client: Client | undefined;
+    try {
+      const page = await context.newPage();
+      await page.goto(authorizeUrl);
+      await page.getByRole("checkbox", { name: "Stay signed in" }).uncheck();
+      const back = await approveInBrowser(page, authorizeUrl, adele(), { navigate: false });
+      await first.finishAuth(back.searchParams);
+      await first.close();
+      assert.ok(provider.currentTokens?.access_token, "the client holds an access token");
+      assert.equal(provider.currentTokens?.refresh_token, undefined, "and no refresh token");
+      client = await connected(transport, "Browser short-stay client");
       assertGraphUser(await client.callTool({ name: "get_graph_user_details", arguments: {} }), adele());
       assert.deepEqual(watch.unexpected(), []);
     } finally {

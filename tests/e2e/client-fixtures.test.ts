@@ -2,8 +2,9 @@
  * Compatibility with the clients people bring, replayed from what each one sends (`client-fixtures.ts`,
  * every shape cited there): its registration as it POSTs it, its authorization request through the
  * consent page and the sign-in at the Entra emulator, its token request (public, or with the secret it
- * was issued, in the form or as HTTP Basic), a refresh, and an MCP call that reaches Graph On-Behalf-Of
- * the signed-in user. One stack for the file; one table-driven test per client.
+ * was issued, in the form or as HTTP Basic), a refresh (every client here registers for refresh tokens,
+ * and most never ask for `offline_access`), and an MCP call that reaches Graph On-Behalf-Of the signed-in
+ * user. One stack for the file; one table-driven test per client.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -104,9 +105,12 @@ describe("real clients' requests, replayed: registration → consent → sign-in
       });
       const first = await assertWorks(stack, tokens.access_token, "get_graph_user_details");
       assert.match(first, /Adele Vance/);
-      // A refresh token only for a client that asked to stay signed in (offline_access).
-      const offline = fill(fixture.scope).split(" ").includes("offline_access");
+      // "Stay signed in", ticked on the consent page, gives every client registered for the refresh_token
+      // grant a refresh token, whether or not it asked for offline_access; the scope says it was granted.
+      const grants = (fixture.registration.grant_types as string[] | undefined) ?? ["authorization_code"];
+      const offline = grants.includes("refresh_token");
       assert.equal(typeof tokens.refresh_token, offline ? "string" : "undefined");
+      assert.equal(tokens.scope.split(" ").includes("offline_access"), offline, tokens.scope);
       if (!offline) return;
       const refreshed = await tokenRequest(fixture, client, {
         grant_type: "refresh_token",

@@ -23,8 +23,9 @@ export interface ClientFixture {
   /** The redirect URI the authorization request names (one of the registered ones, or a loopback port of one). */
   redirectUri: string;
   /**
-   * `scope` of the authorization request (`SCOPE` is replaced). Refresh tokens are issued only to a client
-   * that asks for `offline_access`; the sources say which clients do.
+   * `scope` of the authorization request (`SCOPE` is replaced); the sources say which clients add
+   * `offline_access`. Refresh tokens do not depend on it: "Stay signed in" is offered to every client whose
+   * `registration.grant_types` includes `refresh_token`.
    */
   scope: string;
   /** Whether the authorization and token requests carry `resource` (RFC 8707). */

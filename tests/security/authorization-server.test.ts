@@ -21,12 +21,14 @@ import {
   CookieJar,
   callTool,
   codeRequest,
+  consentAnswer,
   expectErrorPage,
   expectOAuthError,
   fetchFrom,
   isEntraAuthorize,
   nextCaller,
   openConsent,
+  parseConsent,
   pkce,
   postConsent,
   REDIRECT,
@@ -71,14 +73,15 @@ after(async () => {
   docs?.close();
 });
 
-/** The browser leg for `jar` up to Entra's authorize URL (consent approved when shown). */
-async function toEntra(jar: CookieJar, url: string): Promise<string> {
+/**
+ * The browser leg for `jar` up to Entra's authorize URL (consent approved when shown, "Stay signed in"
+ * as the page offers it unless `staySignedIn` is false).
+ */
+async function toEntra(jar: CookieJar, url: string, staySignedIn?: boolean): Promise<string> {
   let res = await browse(jar, url);
   if (res.status === 200) {
-    const html = await res.text();
-    const requestId = /name="request_id" value="([^"]+)"/.exec(html)?.[1] ?? "";
-    const csrf = /name="csrf_token" value="([^"]+)"/.exec(html)?.[1] ?? "";
-    res = await postConsent(stack, jar, { request_id: requestId, csrf_token: csrf, decision: "approve" });
+    const page = parseConsent(await res.text(), res);
+    res = await postConsent(stack, jar, consentAnswer(page, "approve", { staySignedIn }));
   }
   const location = res.headers.get("location");
   assert.ok(isEntraAuthorize(stack, location), `expected Entra, got ${res.status} ${location}`);
@@ -214,36 +217,137 @@ describe("limits keyed on an address the caller cannot set (RFC 6585 §4)", () =
   });
 });
 
-describe("refresh tokens only as approved (RFC 6749 §1.5; OIDC Core §11; MCP consent per client)", () => {
-  it("no offline_access asked for: no refresh token", async () => {
+describe('refresh tokens only as approved: "Stay signed in" (RFC 6749 §1.5, §6; RFC 7591 §2; MCP consent per client)', () => {
+  /** Whether the page offers "Stay signed in", and ticked. */
+  const offersStay = (html: string) =>
+    /<input type="checkbox" name="stay_signed_in" value="yes" checked>/.test(html) &&
+    /Stay signed in/.test(html);
+  const scopeOf = (t: Tokens) => t.scope.split(" ").sort();
+
+  it("a client registered for refresh_token that does not ask for offline_access: offered Stay signed in, gets a refresh token that refreshes", async () => {
+    const jar = new CookieJar();
+    const page = await openConsent(jar, authorizeUrl(stack, { client, scope: SCOPE }));
+    assert.ok(offersStay(page.html), "the consent page offers Stay signed in, ticked");
     const t = await signInTokens(stack, client, { jar: new CookieJar(), scope: SCOPE });
-    assert.equal(t.refresh_token, undefined);
-    assert.equal(t.scope, SCOPE);
+    assert.equal(typeof t.refresh_token, "string");
+    // RFC 6749 §5.1: the scope granted, which differs from the one asked for.
+    assert.deepEqual(scopeOf(t), ["offline_access", SCOPE].sort());
     await assertWorks(stack, t.access_token);
+    const next = await refresh(stack, client, t.refresh_token);
+    assert.equal(next.status, 200, await next.clone().text());
+    await assertWorks(stack, ((await next.json()) as Tokens).access_token);
   });
 
-  it("a client registered only for authorization_code: no refresh token, and the consent page does not promise one", async () => {
-    const codeOnly = await registerClient(stack, { grant_types: ["authorization_code"] });
-    const page = await openConsent(new CookieJar(), authorizeUrl(stack, { client: codeOnly }));
-    assert.doesNotMatch(page.html, /Stay signed in/);
-    const t = await signInTokens(stack, codeOnly, { jar: new CookieJar() });
-    assert.equal(t.refresh_token, undefined);
+  it("asking for offline_access explicitly works as before", async () => {
+    const t = await signInTokens(stack, client, { jar: new CookieJar(), scope: `${SCOPE} offline_access` });
+    assert.equal(typeof t.refresh_token, "string");
+    assert.deepEqual(scopeOf(t), ["offline_access", SCOPE].sort());
   });
 
-  it("remembered consent covers what was approved: more scope, or another redirect URI, shows the page again", async () => {
+  it("Stay signed in unticked: no refresh token, whether or not the client asked, and the scope says so", async () => {
+    for (const scope of [SCOPE, `${SCOPE} offline_access`]) {
+      const t = await signInTokens(stack, client, { jar: new CookieJar(), scope, staySignedIn: false });
+      assert.equal(t.refresh_token, undefined, scope);
+      assert.equal(t.scope, SCOPE);
+      await assertWorks(stack, t.access_token);
+    }
+  });
+
+  it("a client not registered for refresh_token: no refresh token even when it asks for offline_access, and the page does not offer one", async () => {
+    // Registered for authorization_code only, and registered without grant_types (RFC 7591 §2 default).
+    for (const grants of [{ grant_types: ["authorization_code"] }, { grant_types: undefined }]) {
+      const codeOnly = await registerClient(stack, grants);
+      const p = pkce();
+      const jar = new CookieJar();
+      const page = await openConsent(
+        jar,
+        authorizeUrl(stack, { client: codeOnly, scope: `${SCOPE} offline_access`, pkce: p }),
+      );
+      assert.doesNotMatch(page.html, /Stay signed in|stay_signed_in/);
+      // A "Stay signed in" field added to the form changes nothing.
+      const entra = await postConsent(stack, jar, {
+        ...consentAnswer(page, "approve"),
+        stay_signed_in: "yes",
+      });
+      const back = await finish(jar, entra.headers.get("location") as string);
+      const code = back.searchParams.get("code") as string;
+      const res = await tokenRaw(stack, codeRequest(stack, codeOnly, code, p.verifier));
+      assert.equal(res.status, 200, await res.clone().text());
+      const t = (await res.json()) as Tokens;
+      assert.equal(t.refresh_token, undefined);
+      assert.equal(t.scope, SCOPE);
+      await assertWorks(stack, t.access_token);
+    }
+  });
+
+  it("remembered consent covers what was approved: another redirect URI shows the page again", async () => {
     const two = await registerClient(stack, { redirect_uris: [REDIRECT, "http://127.0.0.1:53683/other"] });
     const jar = new CookieJar();
     await toEntra(jar, authorizeUrl(stack, { client: two, scope: SCOPE }));
-    // The same request again: remembered.
-    const again = await browse(jar, authorizeUrl(stack, { client: two, scope: SCOPE }));
-    assert.equal(again.status, 302);
-    // More scope: asked again.
-    await openConsent(jar, authorizeUrl(stack, { client: two, scope: `${SCOPE} offline_access` }));
+    // The same request again, or with offline_access (already approved with Stay signed in): remembered.
+    for (const scope of [SCOPE, `${SCOPE} offline_access`]) {
+      const again = await browse(jar, authorizeUrl(stack, { client: two, scope }));
+      assert.equal(again.status, 302, scope);
+      assert.ok(isEntraAuthorize(stack, again.headers.get("location")));
+    }
     // The other redirect URI: asked again.
     await openConsent(
       jar,
       authorizeUrl(stack, { client: two, scope: SCOPE, redirectUri: two.redirect_uris[1] }),
     );
+  });
+
+  it("remembered without Stay signed in: the same request goes on without a refresh token; asking for offline_access shows the page again", async () => {
+    const one = await registerClient(stack);
+    const jar = new CookieJar();
+    await toEntra(jar, authorizeUrl(stack, { client: one, scope: SCOPE }), false);
+    const p = pkce();
+    const again = await browse(jar, authorizeUrl(stack, { client: one, scope: SCOPE, pkce: p }));
+    assert.equal(again.status, 302, "remembered");
+    const back = await finish(jar, again.headers.get("location") as string);
+    const res = await tokenRaw(
+      stack,
+      codeRequest(stack, one, back.searchParams.get("code") as string, p.verifier),
+    );
+    const t = (await res.json()) as Tokens;
+    assert.equal(t.refresh_token, undefined, "the remembered choice: no refresh token");
+    assert.equal(t.scope, SCOPE);
+    // More than was approved: asked again, with Stay signed in offered.
+    const more = await openConsent(
+      jar,
+      authorizeUrl(stack, { client: one, scope: `${SCOPE} offline_access` }),
+    );
+    assert.ok(offersStay(more.html));
+  });
+
+  it("an approval covers what the page offered: a client that adds the refresh_token grant to its metadata later is asked again, not widened silently", async () => {
+    // The client's own metadata document host (its own fetch budget), served `no-store`: a change shows at once.
+    let grantTypes: string[] | undefined;
+    const host = http.createServer((req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.setHeader("cache-control", "no-store");
+      const id = `http://127.0.0.1:${(host.address() as net.AddressInfo).port}${req.url}`;
+      res.end(JSON.stringify({ client_id: id, redirect_uris: [REDIRECT], grant_types: grantTypes }));
+    });
+    await new Promise<void>((r) => host.listen(0, "127.0.0.1", r));
+    const doc = {
+      client_id: `http://127.0.0.1:${(host.address() as net.AddressInfo).port}/client`,
+      redirect_uris: [REDIRECT],
+    };
+    try {
+      const jar = new CookieJar();
+      const first = await openConsent(jar, authorizeUrl(stack, { client: doc, scope: SCOPE }));
+      assert.doesNotMatch(first.html, /Stay signed in/);
+      await toEntra(jar, authorizeUrl(stack, { client: doc, scope: SCOPE }));
+      const again = await browse(jar, authorizeUrl(stack, { client: doc, scope: SCOPE }));
+      assert.equal(again.status, 302, "remembered while nothing changed");
+      grantTypes = ["authorization_code", "refresh_token"];
+      const wider = await openConsent(jar, authorizeUrl(stack, { client: doc, scope: SCOPE }));
+      assert.ok(offersStay(wider.html), "asked again, with Stay signed in offered");
+    } finally {
+      host.closeAllConnections();
+      host.close();
+    }
   });
 });
 

@@ -31,7 +31,7 @@ import { page, pageSecurityHeaders } from "../../core/page.ts";
 import { telemetry } from "../../core/telemetry.ts";
 import { upstreamAuthorizeUrl } from "../../entra/upstream.ts";
 import { StoreValueError } from "../../store/store.ts";
-import { renderConsentPage } from "../browser/consent-page.ts";
+import { renderConsentPage, STAY_SIGNED_IN } from "../browser/consent-page.ts";
 import type { ClientRecord } from "../clients/metadata.ts";
 import { redirectUriMatches } from "../clients/redirect-uri.ts";
 import { AsError } from "../errors.ts";
@@ -63,8 +63,18 @@ export interface PendingAuthorization {
   redirectUri: string;
   /** Whether the client named the redirect URI (RFC 6749 §4.1.3: then `/token` must repeat it). */
   redirectUriGiven: boolean;
-  /** Refresh tokens: `offline_access` asked for, by a client registered for the `refresh_token` grant. */
+  /**
+   * Refresh tokens for this grant: "Stay signed in" offered and, once the page is answered, kept ticked.
+   * `scopes` carries `offline_access` exactly when this is true.
+   */
   offline?: boolean;
+  /**
+   * The consent page offers "Stay signed in": the client registered for the `refresh_token` grant.
+   * Absent on requests saved before the page offered the choice (their `offline` stands as asked).
+   */
+  offerOffline?: boolean;
+  /** The client named `offline_access` in its request. */
+  askedOffline?: boolean;
   state?: string;
   codeChallenge: string;
   scopes: string[];
@@ -158,10 +168,15 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
         "invalid_scope",
         `Unknown scope: ${unknown.join(" ").slice(0, 200)}. Supported: ${supported.join(" ")}.`,
       );
-    // RFC 6749 §1.5, OIDC Core §11: a refresh token only when the client asked for offline access and
-    // registered for the refresh_token grant (RFC 7591 §2); otherwise offline_access is not granted.
-    const offline = requested.includes("offline_access") && client.grant_types.includes("refresh_token");
-    const scopes = [config.entra.scope, ...(offline ? ["offline_access"] : [])];
+    // RFC 6749 §1.5, §6: whether to issue a refresh token is the authorization server's decision. Every
+    // client registered for the refresh_token grant (RFC 7591 §2; the default is authorization_code
+    // only) is offered one, whether or not it asked for offline_access (most MCP clients don't), and the
+    // user decides with "Stay signed in" on the consent page (ticked by default). A client not
+    // registered for the grant gets none, even when it asks. `scope` then names offline_access exactly
+    // when a refresh token comes with the grant (RFC 6749 §3.3, §5.1: the scope granted, not asked).
+    const offerOffline = client.grant_types.includes("refresh_token");
+    const askedOffline = requested.includes("offline_access");
+    const scopes = [config.entra.scope, ...(offerOffline ? ["offline_access"] : [])];
 
     const request: PendingAuthorization = {
       clientId: client.client_id,
@@ -169,7 +184,9 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       clientSource: client.source,
       redirectUri,
       redirectUriGiven: q.redirect_uri !== undefined,
-      offline,
+      offline: offerOffline,
+      offerOffline,
+      askedOffline,
       state: q.state,
       codeChallenge: q.code_challenge,
       scopes,
@@ -178,11 +195,17 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       correlationId,
     };
 
-    const approval = await approvalId(request);
-    const remembered = await as.cookies.get<{ a: string[] }>(c, CONSENT_COOKIE);
-    if (remembered?.a?.includes(approval)) {
+    const remembered = (await as.cookies.get<{ a: string[] }>(c, CONSENT_COOKIE))?.a ?? [];
+    if (remembered.includes(await approvalId(request))) {
       log.info("authorize: consent remembered, on to Entra ID");
       return startUpstream(c, as, request);
+    }
+    // The user approved this client before without "Stay signed in": that choice holds, unless the
+    // client now asks for offline_access itself, which asks the user again.
+    const withoutOffline = staySignedIn(request, false);
+    if (offerOffline && !askedOffline && remembered.includes(await approvalId(withoutOffline))) {
+      log.info("authorize: consent remembered (without Stay signed in), on to Entra ID");
+      return startUpstream(c, as, withoutOffline);
     }
 
     const requestId = randomToken(24);
@@ -205,7 +228,8 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       clientIdHost: client.source === "cimd" ? new URL(client.client_id).host : undefined,
       clientKind: client.source,
       redirectUri,
-      scopes: describeScopes(scopes, as.graphPermissions),
+      scopes: describeScopes([config.entra.scope], as.graphPermissions),
+      staySignedIn: offerOffline,
       formAction: OAUTH_PATHS.consent,
     });
     return c.html(html, 200, pageSecurityHeaders(formTargets(as, redirectUri)));
@@ -235,11 +259,11 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
         "Request expired",
         "This sign-in request expired or was already answered. Start again from your application.",
       );
-    const request = entry.value;
-    const log = withFields(as.logger, { correlationId: request.correlationId, client: request.clientId });
+    const pending = entry.value;
+    const log = withFields(as.logger, { correlationId: pending.correlationId, client: pending.clientId });
     const bound = (await as.cookies.get<{ r: string }>(c, requestCookie(requestId)))?.r ?? "";
     if (
-      !(await sameSecret(String(form.csrf_token ?? ""), request.csrf)) ||
+      !(await sameSecret(String(form.csrf_token ?? ""), pending.csrf)) ||
       !(await sameSecret(bound, requestId))
     ) {
       log.warn("consent: security token or browser mismatch");
@@ -258,6 +282,12 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       return errorPage(c, 400, "Request expired", "This sign-in request was already answered.");
     }
     as.cookies.clear(c, requestCookie(requestId));
+    // The "Stay signed in" box, as the user left it (an unticked box is not sent). A request saved
+    // before the page offered the choice keeps what it asked for.
+    const request =
+      pending.offerOffline === undefined
+        ? pending
+        : staySignedIn(pending, pending.offerOffline && form[STAY_SIGNED_IN] === "yes");
     if (form.decision !== "approve") {
       log.info("consent: denied");
       return redirectToClient(c, config, request.redirectUri, {
@@ -266,8 +296,8 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
         state: request.state,
       });
     }
-    // Remembered for this client, this redirect URI and these scopes only: asking for more, or for the
-    // answer to go elsewhere, shows the page again.
+    // Remembered for this client, this redirect URI and these scopes (with or without "Stay signed
+    // in") only: asking for more, or for the answer to go elsewhere, shows the page again.
     const approval = await approvalId(request);
     const remembered = (await as.cookies.get<{ a: string[] }>(c, CONSENT_COOKIE))?.a ?? [];
     const approvals = [approval, ...remembered.filter((id) => id !== approval)].slice(
@@ -280,10 +310,23 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
   });
 }
 
-/** What one approval covers: the client, where the answer goes, and the scopes, hashed together. */
-async function approvalId(r: Pick<PendingAuthorization, "clientId" | "redirectUri" | "scopes">) {
+/** The request with "Stay signed in" ticked or not: `offline_access` in the scopes follows it. */
+function staySignedIn(r: PendingAuthorization, on: boolean): PendingAuthorization {
+  const scopes = r.scopes.filter((s) => s !== "offline_access");
+  return { ...r, offline: on, scopes: on ? [...scopes, "offline_access"] : scopes };
+}
+
+/**
+ * What one approval covers: the client, where the answer goes, and the scopes, hashed together. An
+ * approval that turned "Stay signed in" down is marked as such, so that an approval from before the
+ * page offered it (same scopes, no mark) is never taken for a choice the user did not make.
+ */
+async function approvalId(
+  r: Pick<PendingAuthorization, "clientId" | "redirectUri" | "scopes" | "offline" | "offerOffline">,
+) {
   const scopes = [...r.scopes].sort().join(" ");
-  return (await sha256b64url(`${r.clientId}\n${r.redirectUri}\n${scopes}`)).slice(0, 22);
+  const declined = r.offerOffline && !r.offline ? "\nstay-signed-in:no" : "";
+  return (await sha256b64url(`${r.clientId}\n${r.redirectUri}\n${scopes}${declined}`)).slice(0, 22);
 }
 
 /**

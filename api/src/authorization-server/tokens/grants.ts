@@ -2,8 +2,8 @@
  * Grants, authorization codes and the tokens this authorization server issues, on the shared `Store`.
  *
  * Storage (see the README's storage layout):
- * - `grant/<id>`: who (tid, oid, name), which client, which scopes, whether the user approved offline
- *   access, and the user's Entra tokens sealed with a random per-grant key. The key is not stored: it
+ * - `grant/<id>`: who (tid, oid, name), which client, which scopes, whether the user approved "Stay
+ *   signed in" (refresh tokens), and the user's Entra tokens sealed with a random per-grant key. The key is not stored: it
  *   rides inside the tokens the client holds (wrapped under each code or refresh token, and sealed with
  *   the server's token key inside the signed access token, so the token's holder cannot read it), so a
  *   dump of the table alone does not reveal any Entra token (workers-oauth-provider's design).
@@ -63,9 +63,9 @@ export interface Grant {
   clientId: string;
   scopes: string[];
   /**
-   * The user approved offline access (`offline_access`) for a client registered for the
-   * `refresh_token` grant: only then are refresh tokens issued. Absent on grants from before it was
-   * recorded, which had refresh tokens.
+   * The user approved with "Stay signed in" (then `scopes` includes `offline_access`) for a client
+   * registered for the `refresh_token` grant: only then are refresh tokens issued. Absent on grants from
+   * before it was recorded, which had refresh tokens.
    */
   offline?: boolean;
   /** Entra tokens (`UpstreamTokens`), AES-GCM sealed with the grant key. */
@@ -170,7 +170,7 @@ export interface GrantService {
     clientId: string;
     scopes: string[];
     correlationId?: string;
-    /** Issue refresh tokens: the user approved `offline_access` and the client registered for them. */
+    /** Issue refresh tokens: the user kept "Stay signed in" and the client registered for them. */
     offline: boolean;
     upstream: UpstreamTokens;
     code: { redirectUri: string; redirectUriGiven: boolean; codeChallenge: string; resource?: string };
@@ -362,7 +362,8 @@ export function createGrantService(
       token_type: "Bearer" as const,
       expires_in: ACCESS_TOKEN_TTL_SEC,
     };
-    // RFC 6749 §1.5: issuing a refresh token is the server's choice; here only for offline access.
+    // RFC 6749 §1.5: issuing a refresh token is the server's choice; here only for a grant the user
+    // approved with "Stay signed in".
     if (grant.offline === false) return { ...base, scope: scopes.join(" ") };
     const refreshToken = randomToken(32);
     const row: RefreshRow = {
