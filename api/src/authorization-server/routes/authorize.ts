@@ -73,8 +73,6 @@ export interface PendingAuthorization {
    * Absent on requests saved before the page offered the choice (their `offline` stands as asked).
    */
   offerOffline?: boolean;
-  /** The client named `offline_access` in its request. */
-  askedOffline?: boolean;
   state?: string;
   codeChallenge: string;
   scopes: string[];
@@ -186,7 +184,6 @@ export function mountAuthorize(app: Hono, as: AsContext): void {
       redirectUriGiven: q.redirect_uri !== undefined,
       offline: offerOffline,
       offerOffline,
-      askedOffline,
       state: q.state,
       codeChallenge: q.code_challenge,
       scopes,
