@@ -33,7 +33,7 @@ export interface Principal {
   stepUp?: (claims: string) => Promise<string>;
 }
 
-/** What a bearer token proves: who calls, and until when (ms since the epoch). */
+/** What a bearer token proves: who calls, and until when (seconds since the epoch, as `exp`). */
 export interface VerifiedToken {
   principal: Principal;
   expiresAt: number;

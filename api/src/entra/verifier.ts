@@ -6,20 +6,28 @@
  * token's own tenant (`iss` = `<authority>/<tid>/v2.0`), audience = the API's client id or App ID URI,
  * `exp`/`nbf` with a small skew, and a delegated (user) token: app-only tokens have no `scp`.
  *
+ * A token that passed is remembered until it expires (keyed by the token itself, so only the very same
+ * token finds it): a client's calls with one token cost one signature check, not one each. Entra-direct
+ * mode has no revocation of its own to check; Entra's (continuous access evaluation) reaches the server
+ * through Graph's claims challenges, which the cache does not touch.
+ *
  * @module
  */
 
 import { createRemoteJWKSet, customFetch, errors, jwtVerify } from "jose";
 import type { Config } from "../config/config.ts";
 import { entraUrl } from "../config/paths.ts";
+import { ExpiringCache } from "../core/cache.ts";
 import { Failure } from "../core/failure.ts";
-import type { TokenVerifier } from "../core/principal.ts";
+import type { TokenVerifier, VerifiedToken } from "../core/principal.ts";
 
 export interface EntraVerifierOptions {
   fetch?: typeof fetch;
   now?: () => number;
   /** Seconds of clock skew tolerated on `exp` and `nbf`. */
   clockToleranceSec?: number;
+  /** Most verified tokens kept in memory (default 5 000). */
+  maxCachedTokens?: number;
 }
 
 export type EntraKeySet = ReturnType<typeof createRemoteJWKSet>;
@@ -47,9 +55,12 @@ export function createEntraVerifier(
   const audiences = [entra.clientId, entra.appIdUri];
   const requiredScope = entra.scope;
   const now = opts.now ?? Date.now;
+  const passed = new ExpiringCache<VerifiedToken>({ maxEntries: opts.maxCachedTokens ?? 5_000, now });
 
   return {
     async verify(token) {
+      const hit = passed.get(token);
+      if (hit) return hit;
       let payload: Record<string, unknown>;
       try {
         ({ payload } = await jwtVerify(token, jwks, {
@@ -80,7 +91,7 @@ export function createEntraVerifier(
       if (!scp.includes(requiredScope)) {
         throw new Failure("insufficient_scope", `The token lacks the "${requiredScope}" scope`);
       }
-      return {
+      const verified: VerifiedToken = {
         expiresAt: Number(payload.exp),
         principal: {
           tenantId: tid,
@@ -95,6 +106,8 @@ export function createEntraVerifier(
           userAssertion: async () => token,
         },
       };
+      passed.set(token, verified, verified.expiresAt * 1000);
+      return verified;
     },
   };
 }

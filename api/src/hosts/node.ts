@@ -15,6 +15,7 @@ import { createApp } from "../app.ts";
 import { ConfigError, loadConfig } from "../config/config.ts";
 import { createLandingSite } from "./landing.ts";
 import { nodeHostDeps } from "./node-deps.ts";
+import { createStdoutLogger } from "./stdout-log.ts";
 import { startTelemetry } from "./telemetry.ts";
 
 let config: ReturnType<typeof loadConfig>;
@@ -30,7 +31,8 @@ try {
 
 // OpenTelemetry when the environment names a destination (see telemetry.ts); nothing is loaded otherwise.
 const telemetry = await startTelemetry(process.env);
-const app = createApp(config, nodeHostDeps(config));
+const logger = createStdoutLogger();
+const app = createApp(config, { ...nodeHostDeps(config), logger });
 // The landing page at `/`, as the Static Web App serves it on Azure.
 const landing = createLandingSite(config, {
   appDir: fileURLToPath(new URL("../../../app/", import.meta.url)),
@@ -130,7 +132,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       )
       .finally(() => {
         httpServer.close(() => {
-          console.log(JSON.stringify({ level: "info", msg: "stopped" }));
+          logger.info("stopped");
+          logger.flush();
           // Send what telemetry is still buffered; the grace timer above bounds the wait.
           void (telemetry?.shutdown() ?? Promise.resolve())
             .catch(() => {})

@@ -19,22 +19,24 @@ export function transportGuards(config: Config): MiddlewareHandler[] {
     // A server on loopback answers to every loopback name; elsewhere only to its public host name.
     hostHeaderValidation(isLoopbackHost(hostname) ? [...LOOPBACK_HOSTS] : [hostname]),
     originGuard(allowed),
-    cors({
-      origin: (origin) => (allowed(origin) ? origin : null),
-      allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
-      allowHeaders: [
-        "Authorization",
-        "Content-Type",
-        "Accept",
-        "MCP-Protocol-Version",
-        "Mcp-Session-Id",
-        "Mcp-Method",
-        "Mcp-Name",
-        "Last-Event-ID",
-      ],
-      exposeHeaders: ["WWW-Authenticate", "Mcp-Session-Id", "MCP-Protocol-Version"],
-      maxAge: 600,
-    }),
+    browserOnly(
+      cors({
+        origin: (origin) => (allowed(origin) ? origin : null),
+        allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+        allowHeaders: [
+          "Authorization",
+          "Content-Type",
+          "Accept",
+          "MCP-Protocol-Version",
+          "Mcp-Session-Id",
+          "Mcp-Method",
+          "Mcp-Name",
+          "Last-Event-ID",
+        ],
+        exposeHeaders: ["WWW-Authenticate", "Mcp-Session-Id", "MCP-Protocol-Version"],
+        maxAge: 600,
+      }),
+    ),
     bodyLimit({
       maxSize: config.maxBodyBytes,
       onError: (c) =>
@@ -46,6 +48,24 @@ export function transportGuards(config: Config): MiddlewareHandler[] {
         ),
     }),
   ];
+}
+
+/**
+ * CORS only where a browser asks: a browser sends `Origin` on every cross-origin request and on every
+ * POST (Fetch §3.2.5), so a request without one is same-origin or not from a browser, and CORS headers
+ * would tell it nothing. Skipping them is also what keeps the SDK's response as it is: Hono's CORS sets
+ * headers before the handler runs, which makes it copy the handler's response afterwards.
+ */
+function browserOnly(middleware: MiddlewareHandler): MiddlewareHandler {
+  return async function browserOnly(c, next) {
+    if (!c.req.header("origin")) {
+      await next();
+      // The answer depends on the Origin header: say so to caches, as Hono's CORS would.
+      c.header("Vary", "Origin", { append: true });
+      return;
+    }
+    return middleware(c, next);
+  };
 }
 
 /**

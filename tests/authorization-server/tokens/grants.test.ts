@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
 import {
   createGrantService,
+  GRANT_STATE_CACHE_MS,
   REFRESH_RETRY_WINDOW_SEC,
 } from "../../../api/src/authorization-server/tokens/grants.ts";
 import { createKeyring } from "../../../api/src/authorization-server/tokens/keyring.ts";
@@ -120,5 +121,71 @@ describe("the grant key inside the access token", () => {
     const ok = await grants.verifyAccessToken(tokens.access_token);
     const upstream = await grants.openUpstream(ok.grantId, ok.grant, ok.grantKey);
     assert.equal(upstream.accessToken, "entra-at");
+  });
+});
+
+describe("the hot path: access tokens without a storage round trip, revocation within GRANT_STATE_CACHE_MS", () => {
+  /** Counts the grant rows an instance reads from the shared store. */
+  function countingReads(store: MemoryStore) {
+    const reads = { grant: 0 };
+    const get = store.get.bind(store);
+    store.get = (async (kind: string, id: string) => {
+      if (kind === "grant") reads.grant++;
+      return get(kind as never, id);
+    }) as typeof store.get;
+    return reads;
+  }
+
+  it("one grant read per GRANT_STATE_CACHE_MS, however many calls; then read again", async () => {
+    const c = clock();
+    const { grants, tokens, store } = await signedIn({ now: c.now });
+    await grants.verifyAccessToken(tokens.access_token); // records the first use (a write), once
+    const reads = countingReads(store);
+    const calls = await Promise.all(
+      Array.from({ length: 20 }, () => grants.verifyAccessToken(tokens.access_token)),
+    );
+    for (const v of calls) assert.equal(v.grant.clientId, "dcr_client");
+    assert.equal(reads.grant, 1, "twenty concurrent calls share one read");
+    c.advance(GRANT_STATE_CACHE_MS - 1);
+    await grants.verifyAccessToken(tokens.access_token);
+    assert.equal(reads.grant, 1);
+    c.advance(1);
+    await grants.verifyAccessToken(tokens.access_token);
+    assert.equal(reads.grant, 2, "the row is read again once the bound has passed");
+  });
+
+  it("revoked on this instance: refused at once; on another instance: refused within GRANT_STATE_CACHE_MS", async () => {
+    const c = clock();
+    const { grants: here, tokens, store } = await signedIn({ now: c.now });
+    const there = createGrantService(config, { store, keyring: createKeyring(store), now: c.now });
+    await here.verifyAccessToken(tokens.access_token); // records the first use (a write), once
+    const { grantId } = await there.verifyAccessToken(tokens.access_token); // `there` now holds the row
+    assert.ok(await here.end(grantId));
+    assert.equal((await failure(here.verifyAccessToken(tokens.access_token))).reason, "invalid_grant");
+    // The other instance still answers from the row it read, but never past the bound.
+    c.advance(GRANT_STATE_CACHE_MS - 1);
+    await there.verifyAccessToken(tokens.access_token);
+    c.advance(1);
+    assert.equal((await failure(there.verifyAccessToken(tokens.access_token))).reason, "invalid_grant");
+  });
+
+  it("a remembered token is the very same token only: a forged one is still checked and refused", async () => {
+    const { grants, tokens } = await signedIn();
+    await grants.verifyAccessToken(tokens.access_token);
+    const [h, p] = tokens.access_token.split(".");
+    const claims = JSON.parse(Buffer.from(p, "base64url").toString()) as Record<string, unknown>;
+    const widened = Buffer.from(JSON.stringify({ ...claims, scope: "user_impersonation admin" })).toString(
+      "base64url",
+    );
+    const forged = `${h}.${widened}.${tokens.access_token.split(".")[2]}`;
+    await assert.rejects(grants.verifyAccessToken(forged));
+  });
+
+  it("a remembered token stops working when it expires", async () => {
+    const c = clock();
+    const { grants, tokens } = await signedIn({ now: c.now });
+    await grants.verifyAccessToken(tokens.access_token);
+    c.advance((decodeJwt(tokens.access_token).exp as number) * 1000 - c.now() + 31_000);
+    await assert.rejects(grants.verifyAccessToken(tokens.access_token));
   });
 });

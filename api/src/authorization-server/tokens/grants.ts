@@ -20,10 +20,16 @@
  * redeemed. When a grant was last used is recorded at most once per `LAST_USED_RESOLUTION_MS`, so a
  * request writes to the store only when the recorded time is older than that.
  *
+ * The hot path (an MCP request with an access token) costs no storage round trip and no cryptography
+ * most of the time: an access token's signature and sealed grant key are checked once and remembered
+ * until the token expires, and the grant row is read at most once per `GRANT_STATE_CACHE_MS` per
+ * instance. A grant ended on this instance is forgotten at once; on another, within that bound.
+ *
  * @module
  */
 import { base64url, errors, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../../config/config.ts";
+import { ExpiringCache } from "../../core/cache.ts";
 import { randomToken, sha256b64url } from "../../core/encoding.ts";
 import { Failure } from "../../core/failure.ts";
 import { telemetry } from "../../core/telemetry.ts";
@@ -54,6 +60,14 @@ export const REFRESH_RETRY_WINDOW_SEC = 60;
 export const MAX_GRANTS_PER_USER = 25;
 /** "Last used" is as precise as this: a use writes it only when the recorded time is older. */
 export const LAST_USED_RESOLUTION_MS = 5 * 60 * 1000;
+/**
+ * How long an instance answers access tokens from the grant row it last read instead of reading it
+ * again. This is the bound on revocation: a grant ended on one instance stops working there at once and
+ * on every other instance within this many milliseconds.
+ */
+export const GRANT_STATE_CACHE_MS = 2_000;
+/** Most grant rows and verified access tokens one instance keeps in memory. */
+const CACHE_ENTRIES = 5_000;
 
 export interface Grant {
   tid: string;
@@ -159,6 +173,15 @@ export interface OpenedGrant {
   grant: Grant;
   grantKey: CryptoKey;
   etag: string;
+}
+
+/** What an access token says, once its signature and sealed grant key were checked. */
+interface VerifiedToken {
+  gid: string;
+  grantKey: CryptoKey;
+  scopes: string[];
+  /** Its expiry, seconds since the epoch. */
+  exp: number;
 }
 
 export interface GrantService {
@@ -267,11 +290,31 @@ export function createGrantService(
   const nowSec = () => Math.floor(now() / 1000);
   const index = createGrantIndex(store);
   const refOf = (gid: string, g: Grant): GrantRef => ({ gid, tid: g.tid, oid: g.oid, clientId: g.clientId });
+  /** Grant rows as last read (`null`: gone), for `GRANT_STATE_CACHE_MS`; every write here forgets its row. */
+  const grantRows = new ExpiringCache<Entry<Grant> | null>({ maxEntries: CACHE_ENTRIES, now });
+  /** Access tokens whose signature and sealed grant key were checked, until they expire. */
+  const verifiedTokens = new ExpiringCache<VerifiedToken>({ maxEntries: CACHE_ENTRIES, now });
+
+  const rowLife = (row: Entry<Grant> | null) => {
+    const until = now() + GRANT_STATE_CACHE_MS;
+    return row ? Math.min(until, row.expiresAt) : until;
+  };
+
+  /** The grant row, read at most once per `GRANT_STATE_CACHE_MS` (concurrent requests share one read). */
+  async function currentGrant(gid: string): Promise<Entry<Grant>> {
+    const entry = await grantRows.getOrLoad(gid, async () => {
+      const row = (await store.get<Grant>("grant", gid)) ?? null;
+      return { value: row, expiresAt: rowLife(row) };
+    });
+    if (!entry) throw new Failure("invalid_grant", "The grant was revoked or has expired; sign in again");
+    return entry;
+  }
 
   /** Deletes a grant and its index rows; every token issued from it stops working at once. */
   async function endGrant(gid: string): Promise<GrantSummary | undefined> {
     const entry = await store.get<Grant>("grant", gid);
     await store.delete("grant", gid);
+    grantRows.delete(gid);
     if (!entry) return undefined;
     await index.remove(refOf(gid, entry.value));
     return summarize(gid, entry);
@@ -291,25 +334,34 @@ export function createGrantService(
       .sort((a, b) => b.createdAt - a.createdAt || a.grantId.localeCompare(b.grantId));
   }
 
+  /** Touches in flight: concurrent requests on one grant share one write. */
+  const touching = new Map<string, Promise<string>>();
+
   /** Records the use of a grant, at most once per `LAST_USED_RESOLUTION_MS`; returns the row's etag. */
-  async function touch(gid: string, entry: Entry<Grant>): Promise<string> {
+  function touch(gid: string, entry: Entry<Grant>): Promise<string> {
     const at = now();
-    if (at - (entry.value.lastUsedAt ?? 0) < LAST_USED_RESOLUTION_MS) return entry.etag;
+    if (at - (entry.value.lastUsedAt ?? 0) < LAST_USED_RESOLUTION_MS) return Promise.resolve(entry.etag);
     const ttlSec = (entry.expiresAt - at) / 1000;
-    if (ttlSec <= 0) return entry.etag;
-    try {
-      const { etag } = await store.put(
-        "grant",
-        gid,
-        { ...entry.value, lastUsedAt: at },
-        // Conditional: never brings back a grant revoked meanwhile; another instance's touch is as good.
-        { ttlSec, ifMatch: entry.etag },
-      );
-      return etag;
-    } catch (err) {
-      if (!(err instanceof StoreConflictError)) throw err;
-      return entry.etag;
+    if (ttlSec <= 0) return Promise.resolve(entry.etag);
+    let pending = touching.get(gid);
+    if (!pending) {
+      pending = (async () => {
+        const value = { ...entry.value, lastUsedAt: at };
+        try {
+          // Conditional: never brings back a grant revoked meanwhile; another instance's touch is as good.
+          const { etag } = await store.put("grant", gid, value, { ttlSec, ifMatch: entry.etag });
+          return etag;
+        } catch (err) {
+          if (!(err instanceof StoreConflictError)) throw err;
+          return entry.etag;
+        } finally {
+          // The row changed: the next request reads it again.
+          grantRows.delete(gid);
+        }
+      })().finally(() => touching.delete(gid));
+      touching.set(gid, pending);
     }
+    return pending;
   }
 
   /** Ends the user's oldest grants beyond `MAX_GRANTS_PER_USER - 1`, to make room for one more. */
@@ -377,6 +429,44 @@ export function createGrantService(
       ifAbsent: true,
     });
     return { ...base, refresh_token: refreshToken, scope: scopes.join(" ") };
+  }
+
+  /**
+   * Checks an access token's signature, claims and sealed grant key, and remembers the result until the
+   * token expires (keyed by the token itself: only the very same token finds it). Whether its grant still
+   * lives is checked apart, on every request (`currentGrant`).
+   */
+  async function verifyToken(token: string): Promise<VerifiedToken> {
+    let keys = await keyring.load(now());
+    // Keys another instance just rotated in are picked up by re-reading the ring (bounded by the keyring).
+    const keySet = async (header: { kid?: string }) => {
+      if (!keys.signing.all.some((k) => k.kid === header.kid))
+        keys = await keyring.load(now(), { refresh: true });
+      // The ring holds the imported public keys: no JWK import per request.
+      const key = keys.signing.all.find((k) => k.kid === header.kid);
+      if (!key) throw new errors.JWKSNoMatchingKey();
+      return key.publicKey;
+    };
+    const { payload } = await jwtVerify(token, keySet, {
+      algorithms: ["ES256"],
+      issuer: config.publicUrl,
+      audience: config.resource,
+      typ: "at+jwt",
+      currentDate: new Date(now()),
+      clockTolerance: 30,
+      requiredClaims: ["exp", "gid", "gk", "jti", "oid", "tid"],
+    });
+    const gid = String(payload.gid);
+    const verified: VerifiedToken = {
+      gid,
+      grantKey: await openGrantKey(keys.tokenKey, String(payload.gk), `${gid}.${payload.jti}`),
+      scopes: String(payload.scope ?? "")
+        .split(" ")
+        .filter(Boolean),
+      exp: Number(payload.exp),
+    };
+    verifiedTokens.set(token, verified, verified.exp * 1000);
+    return verified;
   }
 
   async function loadGrant(gid: string) {
@@ -487,40 +577,10 @@ export function createGrantService(
     },
 
     async verifyAccessToken(token) {
-      let keys = await keyring.load(now());
-      // Keys another instance just rotated in are picked up by re-reading the ring (bounded by the keyring).
-      const keySet = async (header: { kid?: string }) => {
-        if (!keys.signing.all.some((k) => k.kid === header.kid))
-          keys = await keyring.load(now(), { refresh: true });
-        // The ring holds the imported public keys: no JWK import per request.
-        const key = keys.signing.all.find((k) => k.kid === header.kid);
-        if (!key) throw new errors.JWKSNoMatchingKey();
-        return key.publicKey;
-      };
-      const { payload } = await jwtVerify(token, keySet, {
-        algorithms: ["ES256"],
-        issuer: config.publicUrl,
-        audience: config.resource,
-        typ: "at+jwt",
-        currentDate: new Date(now()),
-        clockTolerance: 30,
-        requiredClaims: ["exp", "gid", "gk", "jti", "oid", "tid"],
-      });
-      const gid = String(payload.gid);
-      const grantKey = await openGrantKey(keys.tokenKey, String(payload.gk), `${gid}.${payload.jti}`);
-      // The grant is read on every request, so a revoked grant's tokens stop working at once, everywhere.
-      const entry = await loadGrant(gid);
+      const { gid, grantKey, scopes, exp } = verifiedTokens.get(token) ?? (await verifyToken(token));
+      const entry = await currentGrant(gid);
       const etag = await touch(gid, entry);
-      return {
-        grantId: gid,
-        grant: entry.value,
-        grantKey,
-        scopes: String(payload.scope ?? "")
-          .split(" ")
-          .filter(Boolean),
-        exp: Number(payload.exp),
-        etag,
-      };
+      return { grantId: gid, grant: entry.value, grantKey, scopes, exp, etag };
     },
 
     openUpstream: upstreamOf,
@@ -539,6 +599,8 @@ export function createGrantService(
       } catch (err) {
         // Another instance renewed it first (or the grant was revoked); its tokens are as good as ours.
         if (!(err instanceof StoreConflictError)) throw err;
+      } finally {
+        grantRows.delete(gid);
       }
     },
 
