@@ -11,10 +11,31 @@
  * | `sse-msg.<session id>` | `<seq>` and `<seq>.<part>` | a message, base64 in chunks under the 32 Ki limit | `messageTtlSec` |
  *
  * A publisher takes the next sequence number from the session's counter, writes the parts and then the
- * head row (so a head means a complete message). The stream's instance polls for the head it expects
- * next (every `minPollMs`, slowing to `maxPollMs` while idle), delivers it, and deletes the rows. A number
- * taken by a publisher that died before writing is skipped after `gapTimeoutMs`. A message published on
- * the stream's own instance is handed over directly, without storage.
+ * head row (so a head means a complete message). The stream's instance reads the head it expects next,
+ * delivers it, and deletes the rows. A number taken by a publisher that died before writing is skipped
+ * after `gapTimeoutMs`. A message published on the stream's own instance is handed over directly,
+ * without storage.
+ *
+ * How often the stream's instance reads, and what that costs (Table Storage bills every transaction):
+ *
+ * - **Active**, for `activeMs` (10 s) after the stream opened or last got a message: it reads the next
+ *   head every `minPollMs` (50 ms) right after a message, slowing to every `maxPollMs` (250 ms), and the
+ *   counter at most once a second (to notice a number never written). A conversation (request, answer,
+ *   next request within 10 s) gets each answer within 250 ms of its publication, as before idle back-off
+ *   existed. This costs at most about 50 reads after each message.
+ * - **Idle**, after that: it reads only the session's counter, which every publisher increments before
+ *   writing, so that one row tells whether anything was published; the interval keeps growing by half, up
+ *   to `idlePollMs` (2 s). When the counter shows a new number it reads the head at once, and the stream
+ *   is active again. An idle stream costs **50 transactions a minute**: 30 counter reads and the 20
+ *   heartbeat writes (`heartbeatMs`, 3 s) that keep its record alive; polling the head every 250 ms cost
+ *   320 (240 head reads, 60 counter reads, 20 heartbeats).
+ * - **The first message after idleness** waits for the next counter read: **at most 2 s** (`idlePollMs`)
+ *   plus two storage reads more than on an active stream. Instances cannot call each other (Azure
+ *   Functions instances are not addressable), so only a read can tell the stream's instance; a publisher
+ *   waiting or writing a mark would not make that read come sooner. 2 s keeps the polls (30 a minute)
+ *   of the order of the heartbeats an open stream costs anyway, and the wait short next to a tool call's
+ *   own time. A message handed over on the stream's own instance makes the stream active too: the next
+ *   request of that conversation may land on another instance.
  *
  * The per-session partition keeps one busy session from throttling the others (Table Storage's limits are
  * per partition). Everything expires: rows of a crashed instance read as absent once their time passes and
@@ -35,8 +56,14 @@ export interface StoreBackplaneOptions {
   /** How long a session record stays readable without a heartbeat. */
   recordTtlSec?: number;
   heartbeatMs?: number;
+  /** Reads right after a message for the stream… */
   minPollMs?: number;
+  /** …slowing to this interval while the stream is active… */
   maxPollMs?: number;
+  /** …which it is for this long after its last message… */
+  activeMs?: number;
+  /** …and then to this interval while it is idle (the bound on the first message's extra wait). */
+  idlePollMs?: number;
   messageTtlSec?: number;
   gapTimeoutMs?: number;
   now?: () => number;
@@ -52,6 +79,8 @@ const CHUNK = 30_000;
 interface Local {
   owner: string;
   handlers: SessionHandlers;
+  /** Something happened on the session: poll as for an active stream. */
+  wake: () => void;
   stop: () => void;
 }
 
@@ -70,6 +99,8 @@ export class StoreBackplane implements Backplane {
       heartbeatMs: 3_000,
       minPollMs: 50,
       maxPollMs: 250,
+      activeMs: 10_000,
+      idlePollMs: 2_000,
       messageTtlSec: 300,
       gapTimeoutMs: 10_000,
       now: Date.now,
@@ -99,13 +130,13 @@ export class StoreBackplane implements Backplane {
         if (!stopped) fn();
       }, ms);
       timers.add(t);
+      return t;
     };
     const stop = () => {
       stopped = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
     };
-    this.#local.set(sessionId, { owner, handlers, stop });
 
     const heartbeat = async () => {
       try {
@@ -125,53 +156,88 @@ export class StoreBackplane implements Backplane {
     };
     later(heartbeat, this.#opts.heartbeatMs);
 
+    const o = this.#opts;
     let next = 1;
-    let delay = this.#opts.minPollMs;
+    /** The counter's value when last read: numbers up to it are published, or being written. */
+    let seen = 0;
+    let activeAt = o.now();
+    let delay = o.minPollMs;
     let gapSince: number | undefined;
     let counterCheckedAt = 0;
     let errorLoggedAt = 0;
+    /** The next poll, while one waits (none while a poll runs). */
+    let waiting: { timer: ReturnType<typeof setTimeout>; at: number } | undefined;
+    const schedule = (ms: number) => {
+      waiting = {
+        at: o.now() + ms,
+        timer: later(() => {
+          waiting = undefined;
+          void poll();
+        }, ms),
+      };
+    };
+    const isActive = () => o.now() - activeAt < o.activeMs || seen >= next;
+    const readCounter = async () => {
+      counterCheckedAt = o.now();
+      const count = (await this.#store.get<{ count: number }>(SEQ, sessionId))?.value.count ?? 0;
+      // A publisher took a new number and is writing its message: read for it as for an active stream.
+      if (count >= next && seen < next) delay = o.minPollMs;
+      seen = count;
+    };
     const poll = async () => {
       try {
-        const text = await this.#take(sessionId, next);
-        if (text !== undefined) {
-          next++;
-          gapSince = undefined;
-          delay = this.#opts.minPollMs;
-          if (text !== null && !stopped) handlers.message(text);
-          later(poll, 0);
-          return;
-        }
-        const now = this.#opts.now();
-        if (now - counterCheckedAt >= 1000) {
-          counterCheckedAt = now;
-          const counter = await this.#store.get<{ count: number }>(SEQ, sessionId);
-          if (counter && counter.value.count >= next) {
+        // Idle, the counter alone tells whether anything was published: one read.
+        if (!isActive()) await readCounter();
+        if (isActive()) {
+          const text = await this.#take(sessionId, next);
+          if (text !== undefined) {
+            next++;
+            gapSince = undefined;
+            activeAt = o.now();
+            delay = o.minPollMs;
+            if (text !== null && !stopped) handlers.message(text);
+            schedule(0);
+            return;
+          }
+          if (seen < next && o.now() - counterCheckedAt >= 1000) await readCounter();
+          if (seen >= next) {
             // A publisher took this number; give it time to write, then skip a number it never wrote.
+            const now = o.now();
             gapSince ??= now;
-            if (now - gapSince >= this.#opts.gapTimeoutMs) {
-              this.#opts.logger.warn("sse message never written; skipping it", {
+            if (now - gapSince >= o.gapTimeoutMs) {
+              o.logger.warn("sse message never written; skipping it", {
                 session: sessionId.slice(0, 8),
                 seq: next,
               });
               next++;
               gapSince = undefined;
-              later(poll, 0);
+              schedule(0);
               return;
             }
           } else gapSince = undefined;
         }
       } catch (err) {
-        const now = this.#opts.now();
+        const now = o.now();
         if (now - errorLoggedAt > 30_000) {
           errorLoggedAt = now;
-          this.#opts.logger.warn("sse poll failed", { session: sessionId.slice(0, 8), error: errText(err) });
+          o.logger.warn("sse poll failed", { session: sessionId.slice(0, 8), error: errText(err) });
         }
-        delay = this.#opts.maxPollMs;
+        delay = Math.max(delay, o.maxPollMs);
       }
-      later(poll, delay);
-      delay = Math.min(Math.ceil(delay * 1.5), this.#opts.maxPollMs);
+      schedule(delay);
+      delay = Math.min(Math.ceil(delay * 1.5), isActive() ? o.maxPollMs : o.idlePollMs);
     };
-    later(poll, 0);
+    const wake = () => {
+      activeAt = o.now();
+      delay = o.minPollMs;
+      if (waiting && waiting.at - o.now() > o.minPollMs) {
+        clearTimeout(waiting.timer);
+        timers.delete(waiting.timer);
+        schedule(o.minPollMs);
+      }
+    };
+    this.#local.set(sessionId, { owner, handlers, wake, stop });
+    schedule(0);
 
     return { close: () => this.close(sessionId) };
   }
@@ -185,6 +251,7 @@ export class StoreBackplane implements Backplane {
   async publish(sessionId: string, message: string): Promise<void> {
     const local = this.#local.get(sessionId);
     if (local) {
+      local.wake();
       local.handlers.message(message);
       return;
     }
