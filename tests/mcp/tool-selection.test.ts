@@ -56,7 +56,8 @@ describe("a 2026-07-28 tools/call builds the tool its Mcp-Name header names", ()
     const res = await post(headers, body);
     assert.equal(res.status, 200);
     const { result } = await rpcResult(res);
-    assert.equal((result?.structuredContent as { objectId: string }).objectId, principal.objectId);
+    assert.ok(result, "a result");
+    assert.equal((result.structuredContent as { objectId: string }).objectId, principal.objectId);
   });
 
   it("a header naming another tool than the body is refused, and neither tool runs", async () => {
@@ -98,7 +99,8 @@ describe("a 2026-07-28 tools/call builds the tool its Mcp-Name header names", ()
       body,
     );
     const { result } = await rpcResult(res);
-    const names = (result?.tools as Array<{ name: string }>).map((t) => t.name).sort();
+    assert.ok(result, "a result");
+    const names = (result.tools as Array<{ name: string }>).map((t) => t.name).sort();
     assert.deepEqual(names, tools.map((t) => t.name).sort());
   });
 });
