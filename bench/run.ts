@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: this server measured against two anchors in one run on this machine, printed as a
+ * `npm run bench`: this server measured against three anchors in one run on this machine, printed as a
  * table with each figure's ratio to its anchor.
  *
  * Anchors: a raw Hono JSON echo, the bare v2 SDK handler (`createMcpHandler`, one tool, no auth), and the
