@@ -1,8 +1,10 @@
 /**
- * `npm run bench`: this server measured against two anchors in one run on this machine, printed as a
+ * `npm run bench`: this server measured against three anchors in one run on this machine, printed as a
  * table with each figure's ratio to its anchor.
  *
- * Anchors: a raw Hono JSON echo, and the bare v2 SDK handler (`createMcpHandler`, one tool, no auth).
+ * Anchors: a raw Hono JSON echo, the bare v2 SDK handler (`createMcpHandler`, one tool, no auth), and the
+ * same handler whose one tool makes the Graph call the Graph tool makes (`GET /me`, Node's fetch): the
+ * difference between the two SDK anchors is what the Graph call itself costs a Node server.
  * Then this server, started as `npm start` starts it (`api/src/hosts/node.ts` in its own process, with
  * the Entra emulator, and Azurite in proxy mode), called with tokens from real sign-ins: `whoami` and
  * `get_graph_user_details` (warm OBO cache) in proxy and Entra-direct mode, refresh grants per second,
@@ -104,11 +106,14 @@ function stopChild(child: ChildProcess): () => Promise<void> {
 // ---- processes ----
 
 /** Starts one anchor server (`bench/anchors/*.ts`) on a free port. */
-async function startAnchor(script: string): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startAnchor(
+  script: string,
+  env: Record<string, string> = {},
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(ROOT, script)], {
     cwd: ROOT,
-    env: { ...inheritedEnv(), PORT: String(port) },
+    env: { ...inheritedEnv(), ...env, PORT: String(port) },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const stop = stopChild(child);
@@ -433,9 +438,13 @@ async function main(): Promise<void> {
   // One process, two callers: the RSS figures count every request the proxy-mode server answered.
   proxy.served += proxyAlex.served;
 
-  step("starting the anchors: a raw Hono JSON echo, the bare SDK handler");
+  step("starting the anchors: a raw Hono JSON echo, the bare SDK handler, and the same with the Graph call");
   const echoServer = await startAnchor("bench/anchors/hono-echo.ts");
   const sdkServer = await startAnchor("bench/anchors/sdk-server.ts");
+  const sdkGraphServer = await startAnchor("bench/anchors/sdk-graph-server.ts", {
+    GRAPH_URL: emulator.graphBaseUrl,
+    GRAPH_TOKEN: await emulator.mintGraphToken(),
+  });
   const whoami = toolCall("whoami");
   const echoTarget: Target = {
     name: "echo",
@@ -445,12 +454,19 @@ async function main(): Promise<void> {
     body: whoami.body,
   };
   const sdkTarget: Target = { name: "sdk", url: `${sdkServer.url}/api/mcp`, method: "POST", ...whoami };
+  const sdkGraphTarget: Target = {
+    name: "sdk graph",
+    url: `${sdkGraphServer.url}/api/mcp`,
+    method: "POST",
+    ...toolCall("get_graph_user_details"),
+  };
   const anchorsAnswer = async () => {
-    for (const t of [echoTarget, sdkTarget]) {
-      const res = await fetch(t.url, { method: "POST", headers: t.headers, body: t.body });
+    for (const t of [echoTarget, sdkTarget, sdkGraphTarget]) {
+      const res = await fetch(t.url, { method: t.method, headers: t.headers, body: t.body });
       const text = await res.text();
-      // The echo repeats the request; the SDK anchor's tool answers with its fixed principal.
-      const expect = t === echoTarget ? "tools/call" : "objectId";
+      // The echo repeats the request; the SDK anchor's tool answers with its fixed principal; the Graph
+      // anchor's with Adele's profile.
+      const expect = t === echoTarget ? "tools/call" : t === sdkTarget ? "objectId" : adele.upn;
       if (res.status !== 200 || !text.includes(expect))
         throw new Error(`the ${t.name} anchor answered ${res.status}: ${text.slice(0, 300)}`);
     }
@@ -478,6 +494,7 @@ async function main(): Promise<void> {
   const measured = await loadRounds([
     echoTarget,
     sdkTarget,
+    sdkGraphTarget,
     toolTarget("proxy whoami", proxy, "whoami"),
     toolTarget("proxy graph", proxy, "get_graph_user_details"),
     toolTarget("entra whoami", entra, "whoami"),
@@ -492,12 +509,14 @@ async function main(): Promise<void> {
   await checks();
   await echoServer.stop();
   await sdkServer.stop();
+  await sdkGraphServer.stop();
   await entraServer.stop();
   await otelServer.stop(); // flushes what it buffered
   const otelWhoami = measured["otel whoami"];
   const otelGraph = measured["otel graph"];
   const echo = measured.echo;
   const sdk = measured.sdk;
+  const sdkGraph = measured["sdk graph"];
   const proxyWhoami = measured["proxy whoami"];
   const proxyGraph = measured["proxy graph"];
   const entraWhoami = measured["entra whoami"];
@@ -623,6 +642,13 @@ async function main(): Promise<void> {
 
   // ---- the rows ----
   const vsSdk = (r: LoadResult) => `${times(r.rps, sdk.rps)} req/s, ${times(r.p99, sdk.p99)} p99`;
+  // Time per call at this load (1 / throughput). A Graph tool call should cost whoami plus the Graph call
+  // it makes (the Graph SDK anchor's time minus the bare SDK anchor's), and little more.
+  const usPer = (r: LoadResult) => 1e6 / r.rps;
+  const graphCallUs = usPer(sdkGraph) - usPer(sdk);
+  const graphAnchor = `bare SDK with the Graph call: ${int(sdkGraph.rps)} req/s, so the Graph call costs ${int(graphCallUs)} µs`;
+  const vsParts = (tool: LoadResult, whoami: LoadResult) =>
+    `${int(usPer(tool))} µs per call vs whoami + Graph call ${int(usPer(whoami))} + ${int(graphCallUs)} µs: ${times(usPer(tool), usPer(whoami) + graphCallUs)}`;
   const sdkAnchor = `bare SDK: ${int(sdk.rps)} req/s, p99 ${ms(sdk.p99)}`;
   rows.push(
     {
@@ -638,6 +664,12 @@ async function main(): Promise<void> {
       ratio: vsSdk(sdk),
     },
     {
+      measurement: "bare SDK createMcpHandler, one tool making the Graph call (anchor)",
+      result: load3(sdkGraph),
+      anchor: sdkAnchor,
+      ratio: vsSdk(sdkGraph),
+    },
+    {
       measurement: "proxy mode: whoami",
       result: load3(proxyWhoami),
       anchor: sdkAnchor,
@@ -646,8 +678,8 @@ async function main(): Promise<void> {
     {
       measurement: "proxy mode: get_graph_user_details, warm OBO cache",
       result: load3(proxyGraph),
-      anchor: sdkAnchor,
-      ratio: `${vsSdk(proxyGraph)}; ${times(proxyGraph.rps, proxyWhoami.rps)} whoami's req/s`,
+      anchor: graphAnchor,
+      ratio: vsParts(proxyGraph, proxyWhoami),
     },
     {
       measurement: "Entra-direct mode: whoami",
@@ -658,8 +690,8 @@ async function main(): Promise<void> {
     {
       measurement: "Entra-direct mode: get_graph_user_details, warm OBO cache",
       result: load3(entraGraph),
-      anchor: sdkAnchor,
-      ratio: `${vsSdk(entraGraph)}; ${times(entraGraph.rps, entraWhoami.rps)} whoami's req/s`,
+      anchor: graphAnchor,
+      ratio: vsParts(entraGraph, entraWhoami),
     },
     {
       measurement: "proxy mode, OpenTelemetry on (OTLP): whoami",

@@ -136,7 +136,8 @@ export function createApp(config: Config, deps: Partial<Deps> = {}) {
     const onToolFailure: ToolFailureListener = (failure) => {
       if (failure.reason === "insufficient_claims" || failure.reason === "reauthenticate") stepUp ??= failure;
     };
-    const authInfo = { ...c.var.authInfo, extra: { ...c.var.authInfo.extra, onToolFailure } };
+    const verified = c.get("authInfo");
+    const authInfo = { ...verified, extra: { ...verified.extra, onToolFailure } };
     const res = await services.mcp.fetch(c.req.raw, { authInfo });
     if (stepUp && config.authMode === "entra" && isJson(res)) {
       await res.body?.cancel();

@@ -118,6 +118,7 @@ describe("npm run bench", () => {
     for (const prefix of [
       "raw Hono JSON echo (anchor)",
       "bare SDK createMcpHandler, one tool, no auth (anchor)",
+      "bare SDK createMcpHandler, one tool making the Graph call (anchor)",
       "proxy mode: whoami",
       "proxy mode: get_graph_user_details, warm OBO cache",
       "Entra-direct mode: whoami",
@@ -139,7 +140,7 @@ describe("npm run bench", () => {
         row(`OBO exchanges per user, 3 concurrent Graph calls × 2 users (${mode})`),
         /^Adele \d+, Alex \d+$/,
       );
-    assert.equal(rows.size, 15, out);
+    assert.equal(rows.size, 16, out);
   });
 
   test("stopped half-way, it stops every process it started", async () => {
@@ -160,6 +161,7 @@ describe("npm run bench", () => {
       "api/src/hosts/node.ts",
       "azurite",
       "bench/anchors/sdk-server.ts",
+      "bench/anchors/sdk-graph-server.ts",
       "bench/anchors/hono-echo.ts",
     ])
       assert.ok(

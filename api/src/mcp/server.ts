@@ -17,6 +17,7 @@ import {
   inputRequired,
   inputResponse,
   type McpHttpHandler,
+  type McpRequestContext,
   McpServer,
   type ServerContext,
 } from "@modelcontextprotocol/server";
@@ -48,6 +49,7 @@ export function createMcp(
   deps: McpDeps,
 ): McpHttpHandler {
   const { tools } = deps;
+  const byName = new Map(tools.map((t) => [t.name, t]));
   return createMcpHandler(
     (ctx) => {
       const principal = principalOf(ctx.authInfo);
@@ -59,7 +61,7 @@ export function createMcp(
         instructions:
           "Tools that read the signed-in user's Microsoft 365 data through Microsoft Graph, On-Behalf-Of the user.",
       });
-      for (const tool of tools) {
+      for (const tool of toolsFor(ctx, tools, byName)) {
         let graph: GraphClient | undefined;
         const toolCtx = {
           principal,
@@ -133,6 +135,24 @@ export function createMcp(
       onerror: (err) => deps.logger.warn("mcp request rejected", { error: err.message }),
     },
   );
+}
+
+/**
+ * The tools a request needs built. On the 2026-07-28 protocol a `tools/call` names its tool in the
+ * `Mcp-Method` and `Mcp-Name` headers, which the SDK has checked against the body before it asks for a
+ * server (a mismatch is refused there), so only that tool is built; every other request (a listing, the
+ * 2025 protocol, a name that needs decoding or is not ours) gets all of them. The answer is the same
+ * either way: this only spares building tools the request cannot reach.
+ */
+function toolsFor(
+  ctx: McpRequestContext,
+  tools: ToolDefinition[],
+  byName: Map<string, ToolDefinition>,
+): ToolDefinition[] {
+  const headers = ctx.era === "modern" ? ctx.requestInfo?.headers : undefined;
+  if (headers?.get("mcp-method") !== "tools/call") return tools;
+  const tool = byName.get(headers.get("mcp-name") ?? "");
+  return tool ? [tool] : tools;
 }
 
 /**

@@ -53,17 +53,14 @@ export function transportGuards(config: Config): MiddlewareHandler[] {
 /**
  * CORS only where a browser asks: a browser sends `Origin` on every cross-origin request and on every
  * POST (Fetch §3.2.5), so a request without one is same-origin or not from a browser, and CORS headers
- * would tell it nothing. Skipping them is also what keeps the SDK's response as it is: Hono's CORS sets
- * headers before the handler runs, which makes it copy the handler's response afterwards.
+ * would tell it nothing. Its answer is left exactly as the SDK built it: Hono rebuilds a response whose
+ * headers a middleware changes after the handler (and CORS sets some before it), which costs a copy of
+ * every answer. No `Vary: Origin` is needed there either: MCP answers are POST results and event streams,
+ * which no cache stores.
  */
 function browserOnly(middleware: MiddlewareHandler): MiddlewareHandler {
   return async function browserOnly(c, next) {
-    if (!c.req.header("origin")) {
-      await next();
-      // The answer depends on the Origin header: say so to caches, as Hono's CORS would.
-      c.header("Vary", "Origin", { append: true });
-      return;
-    }
+    if (!c.req.header("origin")) return next();
     return middleware(c, next);
   };
 }

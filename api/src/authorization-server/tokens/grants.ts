@@ -310,7 +310,10 @@ export function createGrantService(
     return entry;
   }
 
-  /** Deletes a grant and its index rows; every token issued from it stops working at once. */
+  /**
+   * Deletes a grant and its index rows: its refresh tokens stop working at once, its access tokens at once
+   * on this instance and within `GRANT_STATE_CACHE_MS` on every other.
+   */
   async function endGrant(gid: string): Promise<GrantSummary | undefined> {
     const entry = await store.get<Grant>("grant", gid);
     await store.delete("grant", gid);
