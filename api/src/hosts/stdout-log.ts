@@ -4,7 +4,7 @@
  *
  * A write to a pipe or a file is synchronous in Node, so under load a line per request (the audit record
  * of every tool call) costs a system call on the request's path; gathered, the lines of every request
- * answered in one turn cost one. Lines keep their order, and whatever is gathered is written before the
+ * answered in one turn cost one. Lines keep their order on each stream, and what is gathered is written before the
  * process exits (`exit` runs on `process.exit`, on the end of the event loop and after an uncaught
  * exception), so nothing is lost on the way out.
  *
