@@ -19,6 +19,7 @@
  */
 import { ManagedIdentityCredential, OnBehalfOfCredential, type TokenCredential } from "@azure/identity";
 import type { Config } from "../config/config.ts";
+import { ExpiringCache } from "../core/cache.ts";
 import { DEADLINES, quickRetryDelay, sleep } from "../core/deadlines.ts";
 import { Failure } from "../core/failure.ts";
 import type { Principal } from "../core/principal.ts";
@@ -51,8 +52,8 @@ export function createOboProvider(
   opts: OboOptions = {},
 ): GraphTokenProvider {
   const now = opts.now ?? Date.now;
-  const maxEntries = opts.maxEntries ?? 5_000;
-  const cache = new Map<string, { token: string; renewAt: number }>();
+  // Graph tokens until five minutes before they expire (then the next call exchanges again).
+  const cache = new ExpiringCache<string>({ maxEntries: opts.maxEntries ?? 5_000, now });
   const inflight = new Map<string, Promise<string>>();
   const getAssertion = opts.getAssertion ?? createAssertionProvider(config);
   const deadlineMs = opts.deadlineMs ?? DEADLINES.oboMs;
@@ -87,9 +88,7 @@ export function createOboProvider(
       ...(claims ? { claims } : {}),
     });
     const key = keyOf(principal, scopes);
-    cache.delete(key);
-    cache.set(key, { token: result.token, renewAt: result.expiresOnTimestamp - EARLY_RENEWAL_MS });
-    while (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
+    cache.set(key, result.token, result.expiresOnTimestamp - EARLY_RENEWAL_MS);
     return result.token;
   }
 
@@ -151,11 +150,9 @@ export function createOboProvider(
         return exchange(principal, scopes, opts.claims);
       }
       const hit = cache.get(key);
-      if (hit && now() < hit.renewAt) {
-        cache.delete(key);
-        cache.set(key, hit); // most recently used last
+      if (hit !== undefined) {
         telemetry.oboCache("hit");
-        return hit.token;
+        return hit;
       }
       let pending = inflight.get(key);
       telemetry.oboCache(pending ? "joined" : "miss");
