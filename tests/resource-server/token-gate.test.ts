@@ -253,6 +253,13 @@ describe("transport guards", () => {
     assert.equal(preflight.headers.get("access-control-allow-origin"), inspector);
     const local = await call(await sign(), shared, { origin: inspector });
     assert.equal(local.status, 200);
+    // The browser may read the answer and its MCP headers; a call without Origin (not a browser) gets
+    // no CORS headers at all.
+    assert.equal(local.headers.get("access-control-allow-origin"), inspector);
+    assert.match(local.headers.get("access-control-expose-headers") ?? "", /WWW-Authenticate/);
+    const plain = await call(await sign(), shared);
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers.get("access-control-expose-headers"), null);
     for (const foreign of ["https://evil.example", "http://127.0.0.1.evil.example:6274", "null"]) {
       const res = await call(await sign(), shared, { origin: foreign });
       assert.equal(res.status, 403, foreign);
